@@ -1,0 +1,13 @@
+//! Hookline's AWS adapters: the ports of `hookline-ports` implemented with the AWS SDK.
+//!
+//! Endpoints, region and credentials come from the standard AWS configuration chain
+//! (`AWS_ENDPOINT_URL`, `AWS_REGION`, ...), so the same code talks to AWS or to the local
+//! emulator without knowing which.
+
+pub mod sdk;
+pub mod secrets_manager_sources;
+pub mod sqs_queue;
+
+pub use sdk::{SdkTimeouts, load_sdk_config};
+pub use secrets_manager_sources::SecretsManagerSourcesLoader;
+pub use sqs_queue::SqsQueue;

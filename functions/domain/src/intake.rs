@@ -1,0 +1,301 @@
+//! The intake decision: given a request for one source, accept it (as an envelope to
+//! enqueue), answer a sender's handshake, or reject it with a reason.
+//!
+//! Checks run cheapest and least revealing first: method, source, sizes, then the
+//! signature, and only then anything that reads the body, so an unauthenticated caller
+//! learns nothing about what a valid request looks like beyond "401".
+
+use std::collections::BTreeMap;
+
+use http::{HeaderMap, HeaderName, Method};
+use serde::Deserialize;
+
+use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES};
+use crate::event_id::{EventId, EventIdOrigin};
+use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
+use crate::source::{Source, is_json_media_type, media_type};
+use crate::sources::SourcesConfig;
+
+/// One webhook request, reduced to what the decision needs.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeRequest<'a> {
+    pub method: &'a Method,
+    /// The `{source}` path segment, as received.
+    pub source: &'a str,
+    pub headers: &'a HeaderMap,
+    /// Exact bytes received (API Gateway's base64 already decoded).
+    pub body: &'a [u8],
+    /// Milliseconds since the Unix epoch at receipt.
+    pub now_unix_millis: i64,
+}
+
+/// What to do with a request that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Durably enqueue this envelope, then answer 202.
+    Enqueue { envelope: Envelope, event_id_origin: EventIdOrigin },
+    /// Answer the sender's handshake synchronously; nothing is enqueued.
+    SlackUrlVerification { challenge: String },
+}
+
+/// Why a request was refused. The status and the public message are all a caller sees;
+/// the reason (and the signature error inside) go to logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("unknown source")]
+    UnknownSource,
+    #[error("body of {size} bytes exceeds the source's limit of {limit}")]
+    BodyTooLarge { size: usize, limit: usize },
+    #[error("forwarded headers exceed {MAX_FORWARDED_HEADER_BYTES} bytes")]
+    HeadersTooLarge,
+    #[error("signature rejected: {0}")]
+    Unauthorized(#[source] SignatureError),
+    #[error("content type not accepted for this source")]
+    UnsupportedContentType,
+    #[error("body is not valid JSON")]
+    MalformedJson,
+}
+
+impl Rejection {
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::MethodNotAllowed => 405,
+            Rejection::UnknownSource => 404,
+            Rejection::BodyTooLarge { .. } => 413,
+            Rejection::HeadersTooLarge => 431,
+            Rejection::Unauthorized(_) => 401,
+            Rejection::UnsupportedContentType => 415,
+            Rejection::MalformedJson => 400,
+        }
+    }
+
+    /// A stable label for logs and the rejected-by-reason metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::UnknownSource => "unknown_source",
+            Rejection::BodyTooLarge { .. } => "body_too_large",
+            Rejection::HeadersTooLarge => "headers_too_large",
+            Rejection::Unauthorized(_) => "unauthorized",
+            Rejection::UnsupportedContentType => "unsupported_content_type",
+            Rejection::MalformedJson => "malformed_json",
+        }
+    }
+
+    /// The generic error code a sender sees in the body.
+    pub fn public_code(&self) -> &'static str {
+        match self {
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::UnknownSource => "not_found",
+            Rejection::BodyTooLarge { .. } => "payload_too_large",
+            Rejection::HeadersTooLarge => "headers_too_large",
+            Rejection::Unauthorized(_) => "unauthorized",
+            Rejection::UnsupportedContentType => "unsupported_media_type",
+            Rejection::MalformedJson => "malformed_json",
+        }
+    }
+}
+
+/// Decides what to do with `request` under `config`.
+pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Decision, Rejection> {
+    if request.method != Method::POST {
+        return Err(Rejection::MethodNotAllowed);
+    }
+    let source = config.get(request.source).ok_or(Rejection::UnknownSource)?;
+    if request.body.len() > source.max_body_bytes {
+        return Err(Rejection::BodyTooLarge { size: request.body.len(), limit: source.max_body_bytes });
+    }
+    let headers = forwarded_headers(source, request.headers)?;
+
+    signature::verify(
+        &source.scheme,
+        &VerifyRequest {
+            headers: request.headers,
+            body: request.body,
+            keys: &source.keys,
+            tolerance_seconds: source.tolerance_seconds,
+            now_unix: request.now_unix_millis.div_euclid(1000),
+        },
+    )
+    .map_err(Rejection::Unauthorized)?;
+
+    let content_type = match single_header(request.headers, &http::header::CONTENT_TYPE) {
+        Header::Missing => None,
+        Header::One(value) => Some(value),
+        Header::Invalid => return Err(Rejection::UnsupportedContentType),
+    };
+    if !source.content_types.accepts(content_type) {
+        return Err(Rejection::UnsupportedContentType);
+    }
+    let probe = match content_type.map(media_type) {
+        Some(media) if is_json_media_type(media) => {
+            Some(JsonProbe::read(request.body).ok_or(Rejection::MalformedJson)?)
+        }
+        _ => None,
+    };
+
+    if source.scheme == Scheme::Slack
+        && let Some(challenge) = probe.as_ref().and_then(JsonProbe::slack_challenge)
+    {
+        return Ok(Decision::SlackUrlVerification { challenge });
+    }
+
+    let sender_id = sender_event_id(source, request.headers, probe.as_ref());
+    let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), request.body);
+    Ok(Decision::Enqueue {
+        envelope: Envelope {
+            source: source.name.to_string(),
+            event_id: event_id.into_string(),
+            scheme: source.scheme.name().to_owned(),
+            received_at: rfc3339_millis(request.now_unix_millis),
+            content_type: content_type.map(str::to_owned),
+            headers,
+            body: request.body.to_vec(),
+        },
+        event_id_origin,
+    })
+}
+
+enum Header<'a> {
+    Missing,
+    One(&'a str),
+    /// Repeated, or not visible ASCII.
+    Invalid,
+}
+
+fn single_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Header<'a> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Header::Missing,
+        (Some(value), None) => value.to_str().map_or(Header::Invalid, Header::One),
+        (Some(_), Some(_)) => Header::Invalid,
+    }
+}
+
+fn sender_event_id(source: &Source, headers: &HeaderMap, probe: Option<&JsonProbe>) -> Option<String> {
+    let from_header = |name: &str| match single_header(headers, &HeaderName::from_bytes(name.as_bytes()).ok()?) {
+        Header::One(value) => Some(value.to_owned()),
+        _ => None,
+    };
+    match &source.scheme {
+        Scheme::StandardWebhooks => from_header("webhook-id"),
+        Scheme::Stripe => probe.and_then(|p| p.id.clone()),
+        Scheme::GitHub => from_header("x-github-delivery"),
+        Scheme::Shopify => from_header("x-shopify-webhook-id"),
+        Scheme::Slack => None,
+        Scheme::HmacSha256(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
+    }
+}
+
+/// Headers a consumer needs, by scheme; signature headers are not among them.
+fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
+    match scheme {
+        Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp"],
+        Scheme::Stripe => &[],
+        Scheme::GitHub => &[
+            "x-github-event",
+            "x-github-delivery",
+            "x-github-hook-id",
+            "x-github-hook-installation-target-id",
+            "x-github-hook-installation-target-type",
+        ],
+        Scheme::Shopify => &[
+            "x-shopify-topic",
+            "x-shopify-shop-domain",
+            "x-shopify-webhook-id",
+            "x-shopify-event-id",
+            "x-shopify-api-version",
+            "x-shopify-triggered-at",
+        ],
+        Scheme::Slack => &["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"],
+        Scheme::HmacSha256(_) => &[],
+    }
+}
+
+fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<String, String>, Rejection> {
+    let names = ["content-type", "user-agent"]
+        .iter()
+        .chain(scheme_forwarded_headers(&source.scheme))
+        .copied()
+        .chain(source.id_header.iter().map(HeaderName::as_str))
+        .chain(source.forward_headers.iter().map(HeaderName::as_str));
+    let mut forwarded = BTreeMap::new();
+    let mut total = 0usize;
+    for name in names {
+        let values: Vec<_> = headers.get_all(name).iter().collect();
+        if values.is_empty() || forwarded.contains_key(name) {
+            continue;
+        }
+        // Repeated headers are joined as HTTP allows; bytes that are not UTF-8 become U+FFFD,
+        // since headers are informational and only the body is carried byte-exactly.
+        let value = values.iter().map(|v| String::from_utf8_lossy(v.as_bytes())).collect::<Vec<_>>().join(", ");
+        total += name.len() + value.len();
+        if total > MAX_FORWARDED_HEADER_BYTES {
+            return Err(Rejection::HeadersTooLarge);
+        }
+        forwarded.insert(name.to_owned(), value);
+    }
+    Ok(forwarded)
+}
+
+/// The few top-level fields intake reads from a JSON body; parsing it also validates it.
+#[derive(Default, Deserialize)]
+struct JsonProbe {
+    #[serde(default, deserialize_with = "string_or_none")]
+    id: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "string_or_none")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "string_or_none")]
+    challenge: Option<String>,
+}
+
+impl JsonProbe {
+    /// `None` when the body is not JSON. A JSON body that is not an object is valid and
+    /// simply has none of the fields.
+    fn read(body: &[u8]) -> Option<Self> {
+        let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !is_object {
+            // serde would read a struct from an array too; only objects carry these fields.
+            return serde_json::from_slice::<serde::de::IgnoredAny>(body).ok().map(|_| JsonProbe::default());
+        }
+        match serde_json::from_slice::<JsonProbe>(body) {
+            Ok(probe) => Some(probe),
+            // A shape mismatch can stop the parser early: validate the rest before accepting.
+            Err(e) if e.is_data() => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(body).ok().map(|_| JsonProbe::default())
+            }
+            Err(_) => None,
+        }
+    }
+
+    fn slack_challenge(&self) -> Option<String> {
+        (self.kind.as_deref() == Some("url_verification")).then(|| self.challenge.clone()).flatten()
+    }
+}
+
+fn string_or_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+fn rfc3339_millis(unix_millis: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests;

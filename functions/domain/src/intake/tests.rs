@@ -1,0 +1,162 @@
+use http::{HeaderValue, Method};
+
+use super::*;
+use crate::signature::sign;
+
+const LOCAL: &str = include_str!("../../../../infra/local/sources.json");
+/// 2026-11-28T12:00:00.250Z
+const NOW_MS: i64 = 1_795_867_200_250;
+
+fn config() -> SourcesConfig {
+    SourcesConfig::from_json(LOCAL.as_bytes()).unwrap()
+}
+
+/// Headers a sender of `source` would send for `body`, signed with the source's first key.
+fn signed(source: &str, body: &[u8], content_type: &str) -> HeaderMap {
+    let config = config();
+    let source = config.get(source).unwrap();
+    let mut headers = HeaderMap::new();
+    for (name, value) in sign(&source.scheme, &source.keys[0], body, NOW_MS / 1000, "msg_1") {
+        headers.append(name, value);
+    }
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+    headers
+}
+
+fn run(method: &Method, source: &str, headers: &HeaderMap, body: &[u8]) -> Result<Decision, Rejection> {
+    decide(&config(), &IntakeRequest { method, source, headers, body, now_unix_millis: NOW_MS })
+}
+
+fn enqueued(decision: Result<Decision, Rejection>) -> (Envelope, EventIdOrigin) {
+    match decision {
+        Ok(Decision::Enqueue { envelope, event_id_origin }) => (envelope, event_id_origin),
+        other => panic!("expected an envelope, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_signed_stripe_event_is_enqueued_under_its_payload_id() {
+    let body = br#"{"id":"evt_123","type":"charge.succeeded"}"#;
+    let headers = signed("stripe", body, "application/json; charset=utf-8");
+    let (envelope, origin) = enqueued(run(&Method::POST, "stripe", &headers, body));
+    assert_eq!(envelope.event_id, "stripe:evt_123");
+    assert_eq!(origin, EventIdOrigin::Sender);
+    assert_eq!(envelope.source, "stripe");
+    assert_eq!(envelope.scheme, "stripe");
+    assert_eq!(envelope.body, body);
+    assert_eq!(envelope.received_at, "2026-11-28T12:00:00.250Z");
+    assert_eq!(envelope.content_type.as_deref(), Some("application/json; charset=utf-8"));
+    assert!(!envelope.headers.contains_key("stripe-signature"), "{:?}", envelope.headers);
+}
+
+#[test]
+fn github_uses_the_delivery_header_and_forwards_event_headers() {
+    let body = br#"{"zen":"Keep it logically awesome."}"#;
+    let mut headers = signed("github", body, "application/json");
+    headers.insert("x-github-delivery", HeaderValue::from_static("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+    headers.insert("x-github-event", HeaderValue::from_static("ping"));
+    headers.insert("authorization", HeaderValue::from_static("Bearer not-forwarded"));
+    let (envelope, _) = enqueued(run(&Method::POST, "github", &headers, body));
+    assert_eq!(envelope.event_id, "github:72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    assert_eq!(envelope.headers.get("x-github-event").map(String::as_str), Some("ping"));
+    assert!(!envelope.headers.contains_key("authorization"));
+    assert!(!envelope.headers.contains_key("x-hub-signature-256"));
+}
+
+#[test]
+fn each_scheme_takes_its_event_id_from_the_documented_place() {
+    let body = br#"{"a":1}"#;
+    let mut shopify = signed("shopify", body, "application/json");
+    shopify.insert("x-shopify-webhook-id", HeaderValue::from_static("b54557e4-bdd9-4b37"));
+    assert_eq!(enqueued(run(&Method::POST, "shopify", &shopify, body)).0.event_id, "shopify:b54557e4-bdd9-4b37");
+
+    let acme = signed("acme", body, "application/json");
+    assert_eq!(enqueued(run(&Method::POST, "acme", &acme, body)).0.event_id, "acme:msg_1");
+
+    let slack = signed("slack", body, "application/json");
+    let (envelope, origin) = enqueued(run(&Method::POST, "slack", &slack, body));
+    assert!(envelope.event_id.starts_with("slack:sha256:"), "{}", envelope.event_id);
+    assert_eq!(origin, EventIdOrigin::BodyHash);
+}
+
+#[test]
+fn a_stripe_body_without_an_object_id_falls_back_to_the_hash() {
+    for body in [&br#"["evt_in_array"]"#[..], br#"{"id":42}"#, br#"{"object":"event"}"#] {
+        let headers = signed("stripe", body, "application/json");
+        let (envelope, origin) = enqueued(run(&Method::POST, "stripe", &headers, body));
+        assert_eq!(origin, EventIdOrigin::BodyHash, "{}", envelope.event_id);
+    }
+}
+
+#[test]
+fn slack_url_verification_is_answered_not_enqueued() {
+    let body = br#"{"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let headers = signed("slack", body, "application/json");
+    assert_eq!(
+        run(&Method::POST, "slack", &headers, body),
+        Ok(Decision::SlackUrlVerification { challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into() })
+    );
+    // An unsigned handshake is refused like anything else.
+    let mut unsigned = headers.clone();
+    unsigned.remove("x-slack-signature");
+    assert_eq!(run(&Method::POST, "slack", &unsigned, body).unwrap_err().status(), 401);
+}
+
+#[test]
+fn slack_form_bodies_are_enqueued() {
+    let body = b"command=%2Fdeploy&text=now";
+    let headers = signed("slack", body, "application/x-www-form-urlencoded");
+    let (envelope, _) = enqueued(run(&Method::POST, "slack", &headers, body));
+    assert_eq!(envelope.body, body);
+}
+
+#[test]
+fn rejections_carry_their_documented_status() {
+    let body = br#"{"id":"evt_1"}"#;
+    let good = signed("stripe", body, "application/json");
+    let status = |r: Result<Decision, Rejection>| r.unwrap_err().status();
+
+    assert_eq!(status(run(&Method::GET, "stripe", &good, body)), 405);
+    assert_eq!(status(run(&Method::POST, "nope", &good, body)), 404);
+
+    let big = vec![b' '; 65537];
+    assert_eq!(status(run(&Method::POST, "partner", &signed("partner", &big, "application/json"), &big)), 413);
+
+    let mut huge = good.clone();
+    huge.insert("user-agent", HeaderValue::from_str(&"a".repeat(MAX_FORWARDED_HEADER_BYTES)).unwrap());
+    assert_eq!(status(run(&Method::POST, "stripe", &huge, body)), 431);
+
+    assert_eq!(status(run(&Method::POST, "stripe", &good, br#"{"id":"evt_2"}"#)), 401);
+
+    let text = signed("stripe", body, "text/plain");
+    assert_eq!(status(run(&Method::POST, "stripe", &text, body)), 415);
+    let mut none = good.clone();
+    none.remove(http::header::CONTENT_TYPE);
+    assert_eq!(status(run(&Method::POST, "stripe", &none, body)), 415);
+    let mut twice = good.clone();
+    twice.append(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    assert_eq!(status(run(&Method::POST, "stripe", &twice, body)), 415);
+
+    for bad_json in [&b"{\"id\":"[..], b"", b"\xff\xfe", b"{} {}", b"[1,2,}"] {
+        let headers = signed("stripe", bad_json, "application/json");
+        assert_eq!(status(run(&Method::POST, "stripe", &headers, bad_json)), 400, "{bad_json:?}");
+    }
+}
+
+#[test]
+fn the_signature_is_checked_before_the_body_is_read() {
+    // Unsigned garbage with a wrong content type gets 401, not 415 or 400.
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    let rejection = run(&Method::POST, "stripe", &headers, b"{not json").unwrap_err();
+    assert_eq!(rejection.status(), 401);
+    assert_eq!(rejection.reason(), "unauthorized");
+    assert!(matches!(rejection, Rejection::Unauthorized(SignatureError::MissingHeader(_))));
+}
+
+#[test]
+fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+    let body = "[".repeat(100_000).into_bytes();
+    let headers = signed("stripe", &body, "application/json");
+    assert_eq!(run(&Method::POST, "stripe", &headers, &body).unwrap_err().status(), 400);
+}

@@ -1,0 +1,15 @@
+//! Hookline's domain: everything that decides what happens to a webhook, with no I/O.
+//!
+//! Nothing in this crate talks to AWS, reads the clock or the environment: callers pass
+//! bytes, headers, configuration and the current time in, and get typed results out.
+
+pub mod envelope;
+pub mod event_id;
+pub mod intake;
+pub mod signature;
+pub mod source;
+pub mod sources;
+
+pub use envelope::{Envelope, QueueMessage};
+pub use intake::{Decision, IntakeRequest, Rejection, decide};
+pub use sources::{ConfigError, SourcesConfig};

@@ -1,0 +1,303 @@
+//! Standard Webhooks (<https://www.standardwebhooks.com>), symmetric signatures.
+//!
+//! Signed content is `{webhook-id}.{webhook-timestamp}.{body}`; `webhook-signature` is a
+//! space-separated list of `version,signature` entries, of which only `v1` (base64
+//! HMAC-SHA256) is symmetric. The spec requires exactly the `webhook-` header names, and the
+//! reference libraries read nothing else, so Svix's branded `svix-*` names are not accepted.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderName, HeaderValue};
+
+use super::hmac_sha256::{self, malformed, single_header};
+use super::{SignatureError, SigningKey, Verified, VerifyRequest, timestamp};
+
+const ID: &str = "webhook-id";
+const TIMESTAMP: &str = "webhook-timestamp";
+const SIGNATURE: &str = "webhook-signature";
+const V1: &str = "v1,";
+
+pub(super) fn verify(request: &VerifyRequest<'_>) -> Result<Verified, SignatureError> {
+    let id = single_header(request.headers, ID, ID)?;
+    let timestamp = single_header(request.headers, TIMESTAMP, TIMESTAMP)?;
+    let signature = single_header(request.headers, SIGNATURE, SIGNATURE)?;
+    if id.is_empty() {
+        return Err(malformed(ID, "empty"));
+    }
+    let signed_at = timestamp::parse_within_tolerance(timestamp, TIMESTAMP, request)?;
+
+    // Entries of other versions (`v1a` is the asymmetric one) and entries that do not decode
+    // are skipped: a sender rotating keys or adding schemes may list several, and one bad
+    // entry must not hide a good one.
+    let candidates: Vec<Vec<u8>> = signature
+        .split(' ')
+        .filter_map(|entry| entry.strip_prefix(V1))
+        .filter(|encoded| !encoded.is_empty())
+        .filter_map(|encoded| STANDARD.decode(encoded).ok())
+        .collect();
+    if candidates.is_empty() {
+        return Err(malformed(SIGNATURE, "no well-formed v1 signature"));
+    }
+    let parts = [id.as_bytes(), b".", timestamp.as_bytes(), b".", request.body];
+    hmac_sha256::match_candidates(request.keys, &parts, &candidates, Some(signed_at))
+}
+
+/// No headers when `message_id` is empty or not visible ASCII: [`verify`] would refuse
+/// such an id, so signing it would only produce a request that can never be accepted.
+pub(super) fn sign(key: &SigningKey, body: &[u8], now_unix: i64, message_id: &str) -> Vec<(HeaderName, HeaderValue)> {
+    let Ok(id) = HeaderValue::from_str(message_id) else {
+        return Vec::new();
+    };
+    if message_id.is_empty() || id.to_str().is_err() {
+        return Vec::new();
+    }
+    let timestamp = now_unix.to_string();
+    let mac = hmac_sha256::compute(key.as_bytes(), &[message_id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
+    let Ok(signature) = HeaderValue::from_str(&format!("{V1}{}", STANDARD.encode(mac))) else {
+        return Vec::new();
+    };
+    vec![
+        (HeaderName::from_static(ID), id),
+        (HeaderName::from_static(TIMESTAMP), HeaderValue::from(now_unix)),
+        (HeaderName::from_static(SIGNATURE), signature),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::signature::Scheme;
+    use crate::signature::hmac_sha256::test_support::{
+        TOLERANCE, assert_bit_flip_rejected, headers, into_map, verify_with,
+    };
+
+    const SCHEME: Scheme = Scheme::StandardWebhooks;
+
+    // Published vector: standard-webhooks/standard-webhooks, libraries/go/webhook_test.go
+    // (TestWebhookSign).
+    const GO_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const GO_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const GO_TS: i64 = 1_614_265_330;
+    const GO_BODY: &[u8] = br#"{"test": 2432232314}"#;
+    const GO_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    // Published vector: standard-webhooks/standard-webhooks, libraries/rust/src/lib.rs
+    // (test_sign).
+    const RUST_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    const RUST_ID: &str = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+    const RUST_TS: i64 = 1_649_367_553;
+    const RUST_BODY: &[u8] = br#"{"email":"test@example.com","username":"test_user"}"#;
+    const RUST_SIGNATURE: &str = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+
+    // A well-formed v1 entry that matches nothing, from the same Go test file.
+    const JUNK_V1: &str = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+
+    fn key(secret: &str) -> SigningKey {
+        SigningKey::from_config(&SCHEME, secret).unwrap()
+    }
+
+    fn go_headers(signature: &str) -> http::HeaderMap {
+        headers(&[(ID, GO_ID), (TIMESTAMP, &GO_TS.to_string()), (SIGNATURE, signature)])
+    }
+
+    fn check(map: &http::HeaderMap, body: &[u8], keys: &[SigningKey], now: i64) -> Result<Verified, SignatureError> {
+        verify_with(&SCHEME, map, body, keys, now)
+    }
+
+    fn ok(key_index: usize, ts: i64) -> Result<Verified, SignatureError> {
+        Ok(Verified { key_index, signed_at: Some(ts) })
+    }
+
+    #[test]
+    fn published_vectors_sign_as_published() {
+        let signed = into_map(sign(&key(GO_SECRET), GO_BODY, GO_TS, GO_ID));
+        assert_eq!(signed[SIGNATURE], GO_SIGNATURE);
+        assert_eq!(signed[ID], GO_ID);
+        assert_eq!(signed[TIMESTAMP], "1614265330");
+
+        let signed = into_map(sign(&key(RUST_SECRET), RUST_BODY, RUST_TS, RUST_ID));
+        assert_eq!(signed[SIGNATURE], RUST_SIGNATURE);
+    }
+
+    #[test]
+    fn published_vectors_verify() {
+        assert_eq!(check(&go_headers(GO_SIGNATURE), GO_BODY, &[key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+
+        let map = headers(&[(ID, RUST_ID), (TIMESTAMP, &RUST_TS.to_string()), (SIGNATURE, RUST_SIGNATURE)]);
+        assert_eq!(check(&map, RUST_BODY, &[key(RUST_SECRET)], RUST_TS), ok(0, RUST_TS));
+    }
+
+    #[test]
+    fn header_names_are_case_insensitive() {
+        let map =
+            headers(&[("Webhook-Id", GO_ID), ("WEBHOOK-TIMESTAMP", "1614265330"), ("Webhook-Signature", GO_SIGNATURE)]);
+        assert_eq!(check(&map, GO_BODY, &[key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+    }
+
+    #[test]
+    fn tampered_body_wrong_secret_and_tampered_metadata_fail() {
+        let keys = [key(GO_SECRET)];
+        let map = go_headers(GO_SIGNATURE);
+        assert_eq!(check(&map, br#"{"test": 2432232315}"#, &keys, GO_TS), Err(SignatureError::NoMatchingSignature));
+        assert_eq!(check(&map, GO_BODY, &[key(RUST_SECRET)], GO_TS), Err(SignatureError::NoMatchingSignature));
+        let other_id = headers(&[(ID, "msg_other"), (TIMESTAMP, "1614265330"), (SIGNATURE, GO_SIGNATURE)]);
+        assert_eq!(check(&other_id, GO_BODY, &keys, GO_TS), Err(SignatureError::NoMatchingSignature));
+        let other_ts = headers(&[(ID, GO_ID), (TIMESTAMP, "1614265331"), (SIGNATURE, GO_SIGNATURE)]);
+        assert_eq!(check(&other_ts, GO_BODY, &keys, GO_TS), Err(SignatureError::NoMatchingSignature));
+    }
+
+    #[test]
+    fn rotated_secret_reports_the_key_that_matched() {
+        let keys = [key(RUST_SECRET), key(GO_SECRET)];
+        assert_eq!(check(&go_headers(GO_SIGNATURE), GO_BODY, &keys, GO_TS), ok(1, GO_TS));
+    }
+
+    #[test]
+    fn a_later_signature_in_the_list_may_match() {
+        let listed = format!("{JUNK_V1} v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {GO_SIGNATURE} {JUNK_V1}");
+        assert_eq!(check(&go_headers(&listed), GO_BODY, &[key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+
+        let only_junk = format!("{JUNK_V1} {JUNK_V1}");
+        assert_eq!(
+            check(&go_headers(&only_junk), GO_BODY, &[key(GO_SECRET)], GO_TS),
+            Err(SignatureError::NoMatchingSignature)
+        );
+    }
+
+    #[test]
+    fn other_versions_and_malformed_entries_are_skipped() {
+        // The v1a entry is the asymmetric example from the spec's "Webhook headers" section;
+        // its bytes happen to be valid base64 of the wrong length for an HMAC.
+        let v1a = "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg==";
+        let listed = format!("{v1a} v1,not*base64 v1, v1 ,x  {GO_SIGNATURE}");
+        assert_eq!(check(&go_headers(&listed), GO_BODY, &[key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+
+        // The MAC itself under another version label must not count.
+        let relabelled = GO_SIGNATURE.replacen("v1,", "v1a,", 1);
+        assert_eq!(
+            check(&go_headers(&relabelled), GO_BODY, &[key(GO_SECRET)], GO_TS),
+            Err(malformed(SIGNATURE, "no well-formed v1 signature"))
+        );
+        // A v1 entry of the wrong length is well-formed but cannot match.
+        assert_eq!(
+            check(&go_headers("v1,AAAA"), GO_BODY, &[key(GO_SECRET)], GO_TS),
+            Err(SignatureError::NoMatchingSignature)
+        );
+    }
+
+    #[test]
+    fn malformed_signature_headers() {
+        for bad in ["", " ", "v1", "v1,", "v1,%%%", "v2,abc", "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="] {
+            assert_eq!(
+                check(&go_headers(bad), GO_BODY, &[key(GO_SECRET)], GO_TS),
+                Err(malformed(SIGNATURE, "no well-formed v1 signature")),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_just_inside_and_just_outside_tolerance() {
+        let keys = [key(GO_SECRET)];
+        let map = go_headers(GO_SIGNATURE);
+        let tol = TOLERANCE as i64;
+        assert_eq!(check(&map, GO_BODY, &keys, GO_TS + tol), ok(0, GO_TS));
+        assert_eq!(check(&map, GO_BODY, &keys, GO_TS - tol), ok(0, GO_TS));
+        for now in [GO_TS + tol + 1, GO_TS - tol - 1] {
+            assert_eq!(
+                check(&map, GO_BODY, &keys, now),
+                Err(SignatureError::TimestampOutsideTolerance { signed_at: GO_TS, now, tolerance_seconds: TOLERANCE })
+            );
+        }
+    }
+
+    #[test]
+    fn stale_timestamp_is_reported_even_with_a_bad_signature() {
+        // Tolerance is checked before any MAC is computed.
+        let map = go_headers(JUNK_V1);
+        assert!(matches!(
+            check(&map, GO_BODY, &[key(GO_SECRET)], GO_TS + 10_000),
+            Err(SignatureError::TimestampOutsideTolerance { .. })
+        ));
+    }
+
+    #[test]
+    fn missing_duplicate_and_malformed_headers() {
+        let keys = [key(GO_SECRET)];
+        let ts = GO_TS.to_string();
+        let all = [(ID, GO_ID), (TIMESTAMP, ts.as_str()), (SIGNATURE, GO_SIGNATURE)];
+        for name in [ID, TIMESTAMP, SIGNATURE] {
+            let without: Vec<_> = all.iter().copied().filter(|(n, _)| *n != name).collect();
+            assert_eq!(check(&headers(&without), GO_BODY, &keys, GO_TS), Err(SignatureError::MissingHeader(name)));
+            let mut doubled = all.to_vec();
+            doubled.push(*all.iter().find(|(n, _)| *n == name).unwrap());
+            assert_eq!(check(&headers(&doubled), GO_BODY, &keys, GO_TS), Err(SignatureError::DuplicateHeader(name)));
+        }
+        for bad_ts in ["", "-1614265330", "+1614265330", " 1614265330", "1614265330.0", "soon"] {
+            let map = headers(&[(ID, GO_ID), (TIMESTAMP, bad_ts), (SIGNATURE, GO_SIGNATURE)]);
+            assert_eq!(
+                check(&map, GO_BODY, &keys, GO_TS),
+                Err(malformed(TIMESTAMP, "timestamp is not decimal digits")),
+                "{bad_ts:?}"
+            );
+        }
+        let map = headers(&[(ID, ""), (TIMESTAMP, &ts), (SIGNATURE, GO_SIGNATURE)]);
+        assert_eq!(check(&map, GO_BODY, &keys, GO_TS), Err(malformed(ID, "empty")));
+
+        let mut map = go_headers(GO_SIGNATURE);
+        map.insert(ID, HeaderValue::from_bytes(b"msg_\xff").unwrap());
+        assert_eq!(check(&map, GO_BODY, &keys, GO_TS), Err(malformed(ID, "not visible ASCII")));
+    }
+
+    #[test]
+    fn empty_and_non_utf8_bodies_round_trip() {
+        let k = key(GO_SECRET);
+        for body in [&b""[..], b"\xff\xfe\x00\x80 not utf-8", b"\x00"] {
+            let map = into_map(sign(&k, body, GO_TS, GO_ID));
+            assert_eq!(check(&map, body, std::slice::from_ref(&k), GO_TS), ok(0, GO_TS));
+            assert_eq!(
+                check(&map, b"something else", std::slice::from_ref(&k), GO_TS),
+                Err(SignatureError::NoMatchingSignature)
+            );
+        }
+    }
+
+    #[test]
+    fn sign_refuses_ids_that_cannot_verify() {
+        let k = key(GO_SECRET);
+        assert!(sign(&k, GO_BODY, GO_TS, "").is_empty());
+        assert!(sign(&k, GO_BODY, GO_TS, "msg\n1").is_empty());
+        assert!(sign(&k, GO_BODY, GO_TS, "msg\u{e9}").is_empty());
+    }
+
+    #[test]
+    fn round_trip_through_dispatch() {
+        let k = key(GO_SECRET);
+        let map = into_map(crate::signature::sign(&SCHEME, &k, b"payload", 1_700_000_000, "msg_1"));
+        assert_eq!(check(&map, b"payload", &[k], 1_700_000_000), ok(0, 1_700_000_000));
+    }
+
+    proptest! {
+        #[test]
+        fn flipping_any_body_bit_fails(
+            body in proptest::collection::vec(any::<u8>(), 1..300),
+            bit in any::<proptest::sample::Index>(),
+        ) {
+            let bit = bit.index(body.len() * 8);
+            assert_bit_flip_rejected(&SCHEME, &key(GO_SECRET), &body, bit);
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(
+            id in "[ -~]{0,40}",
+            ts in "[ -~]{0,25}",
+            sig in "[ -~]{0,200}",
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let map = headers(&[(ID, &id), (TIMESTAMP, &ts), (SIGNATURE, &sig)]);
+            let _ = check(&map, &body, &[key(GO_SECRET)], GO_TS);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! One configured webhook source: who signs, with which keys, and what it may send.
+
+use crate::signature::{Scheme, SigningKey};
+
+/// Body size ceiling that no configuration can raise: the envelope of a body this large,
+/// base64-encoded in the worst case, still fits one SQS message with room for the fields,
+/// forwarded headers and message attributes (see [`crate::envelope`]).
+pub const MAX_BODY_BYTES_CEILING: usize = crate::envelope::MAX_BODY_BYTES;
+
+/// Default body limit of a source that sets none.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Default distance allowed between a signed timestamp and now, in both directions.
+pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;
+
+/// A source's name as it appears in `POST /webhooks/{source}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceName(String);
+
+impl SourceName {
+    /// Lower-case ASCII letters, digits, `-` and `_`, starting with a letter or digit, at most
+    /// 64 characters: safe in URLs, log fields, metric dimensions and DynamoDB keys.
+    pub fn parse(name: &str) -> Option<Self> {
+        let bytes = name.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'_');
+        valid.then(|| SourceName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which request content types a source accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentTypes {
+    /// Any content type, or none.
+    Any,
+    /// One of these media types (lower-case, without parameters).
+    OneOf(Vec<String>),
+}
+
+impl ContentTypes {
+    /// Whether a `Content-Type` header value (or its absence) is accepted.
+    pub fn accepts(&self, content_type: Option<&str>) -> bool {
+        match self {
+            ContentTypes::Any => true,
+            ContentTypes::OneOf(allowed) => {
+                content_type.map(media_type).is_some_and(|media| allowed.iter().any(|a| a.eq_ignore_ascii_case(media)))
+            }
+        }
+    }
+}
+
+/// The media type of a `Content-Type` value: what precedes any `;` parameters, trimmed.
+pub fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// Whether a media type carries JSON (`application/json` or any `+json` suffix).
+pub fn is_json_media_type(media: &str) -> bool {
+    media.eq_ignore_ascii_case("application/json")
+        || media.get(media.len().saturating_sub(5)..).is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"))
+}
+
+/// A validated source. Built only by [`crate::sources::SourcesConfig`].
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: SourceName,
+    pub scheme: Scheme,
+    /// Live signing keys, in configuration order; any one may match.
+    pub keys: Vec<SigningKey>,
+    pub tolerance_seconds: u64,
+    pub max_body_bytes: usize,
+    pub content_types: ContentTypes,
+    /// Lower-case names of request headers copied into the envelope, beyond the scheme's own.
+    pub forward_headers: Vec<http::HeaderName>,
+    /// For the generic scheme: the header that carries the sender's event id, if any.
+    pub id_header: Option<http::HeaderName>,
+}
+
+impl Source {
+    /// The scheme's default content types, used when a source configures none.
+    pub(crate) fn default_content_types(scheme: &Scheme) -> ContentTypes {
+        let list: &[&str] = match scheme {
+            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Shopify | Scheme::HmacSha256(_) => {
+                &["application/json"]
+            }
+            // GitHub can be set to deliver form-encoded payloads; Slack's slash commands and
+            // interactivity are form-encoded while its Events API is JSON.
+            Scheme::GitHub | Scheme::Slack => &["application/json", "application/x-www-form-urlencoded"],
+        };
+        ContentTypes::OneOf(list.iter().map(|s| (*s).to_owned()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_names_are_url_and_key_safe() {
+        assert!(SourceName::parse("stripe").is_some());
+        assert!(SourceName::parse("shop-1_eu").is_some());
+        for bad in ["", "Stripe", "-x", "a/b", "a b", "ä", &"x".repeat(65)] {
+            assert!(SourceName::parse(bad).is_none(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn content_type_matching_ignores_parameters_and_case() {
+        let json = ContentTypes::OneOf(vec!["application/json".into()]);
+        assert!(json.accepts(Some("application/json")));
+        assert!(json.accepts(Some("Application/JSON; charset=utf-8")));
+        assert!(!json.accepts(Some("text/plain")));
+        assert!(!json.accepts(None));
+        assert!(ContentTypes::Any.accepts(None));
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("application/cloudevents+json"));
+        assert!(!is_json_media_type("application/x-www-form-urlencoded"));
+        assert!(!is_json_media_type("json"));
+    }
+}

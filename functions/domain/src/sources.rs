@@ -1,0 +1,285 @@
+//! The sources configuration document: which senders exist and how each one signs.
+//!
+//! The document is JSON (stored in AWS Secrets Manager, see the README):
+//! `{"sources": {"<name>": {"scheme": "...", "secrets": ["..."], ...}}}`. It is validated
+//! as a whole: one bad source rejects the document, so a typo never half-applies.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::signature::{GenericHmacOptions, Scheme, SignatureEncoding, SigningKey};
+use crate::source::{
+    ContentTypes, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE_SECONDS, MAX_BODY_BYTES_CEILING, Source, SourceName,
+};
+
+/// Most live secrets one source may have (rotation keeps two or three live).
+pub const MAX_SECRETS_PER_SOURCE: usize = 10;
+/// Largest timestamp tolerance a source may configure.
+pub const MAX_TOLERANCE_SECONDS: u64 = 3600;
+
+/// A validated sources configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SourcesConfig {
+    sources: BTreeMap<String, Source>,
+}
+
+/// Why a configuration document was refused. Messages name the source and the field, never
+/// a secret's value: serde's own messages can quote input, so they are not passed on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("sources configuration is not valid JSON (line {line}, column {column})")]
+    Syntax { line: usize, column: usize },
+    #[error(
+        "sources configuration does not have the expected shape (line {line}, column {column}): \
+         unknown field, missing field or wrong type"
+    )]
+    Shape { line: usize, column: usize },
+    #[error("source name {0:?} is invalid: use 1-64 lower-case letters, digits, '-' or '_'")]
+    InvalidSourceName(String),
+    #[error("source {source_name}: {problem}")]
+    InvalidSource { source_name: String, problem: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocument {
+    sources: BTreeMap<String, RawSource>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    scheme: String,
+    secrets: Vec<String>,
+    tolerance_seconds: Option<u64>,
+    max_body_bytes: Option<usize>,
+    content_types: Option<Vec<String>>,
+    #[serde(default)]
+    forward_headers: Vec<String>,
+    // Options of the generic `hmac_sha256` scheme.
+    header: Option<String>,
+    encoding: Option<String>,
+    prefix: Option<String>,
+    id_header: Option<String>,
+}
+
+impl SourcesConfig {
+    /// Parses and validates a configuration document.
+    pub fn from_json(document: &[u8]) -> Result<Self, ConfigError> {
+        let raw: RawDocument = serde_json::from_slice(document).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            if e.is_data() { ConfigError::Shape { line, column } } else { ConfigError::Syntax { line, column } }
+        })?;
+        let mut sources = BTreeMap::new();
+        for (name, raw_source) in raw.sources {
+            let source_name = SourceName::parse(&name).ok_or_else(|| ConfigError::InvalidSourceName(name.clone()))?;
+            let source = build_source(source_name, raw_source)
+                .map_err(|problem| ConfigError::InvalidSource { source_name: name.clone(), problem })?;
+            sources.insert(name, source);
+        }
+        Ok(SourcesConfig { sources })
+    }
+
+    /// Builds a configuration from already-validated sources (tests, benchmarks).
+    pub fn from_sources(sources: impl IntoIterator<Item = Source>) -> Self {
+        SourcesConfig { sources: sources.into_iter().map(|s| (s.name.as_str().to_owned(), s)).collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Source> {
+        self.sources.get(name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Source> {
+        self.sources.values()
+    }
+}
+
+fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
+    let scheme = parse_scheme(&raw)?;
+    if !matches!(scheme, Scheme::HmacSha256(_)) {
+        for (field, value) in [
+            ("header", &raw.header),
+            ("encoding", &raw.encoding),
+            ("prefix", &raw.prefix),
+            ("id_header", &raw.id_header),
+        ] {
+            if value.is_some() {
+                return Err(format!("`{field}` only applies to the hmac_sha256 scheme"));
+            }
+        }
+    }
+    if raw.secrets.is_empty() {
+        return Err("`secrets` must hold at least one secret".into());
+    }
+    if raw.secrets.len() > MAX_SECRETS_PER_SOURCE {
+        return Err(format!("`secrets` holds more than {MAX_SECRETS_PER_SOURCE} secrets"));
+    }
+    let keys = raw
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, secret)| SigningKey::from_config(&scheme, secret).map_err(|e| format!("secret #{i}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let tolerance_seconds = raw.tolerance_seconds.unwrap_or(DEFAULT_TOLERANCE_SECONDS);
+    if raw.tolerance_seconds.is_some() && !scheme.is_timestamped() {
+        return Err(format!("`tolerance_seconds` does not apply to the {} scheme", scheme.name()));
+    }
+    if tolerance_seconds == 0 || tolerance_seconds > MAX_TOLERANCE_SECONDS {
+        return Err(format!("`tolerance_seconds` must be 1..={MAX_TOLERANCE_SECONDS}"));
+    }
+
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    if max_body_bytes == 0 || max_body_bytes > MAX_BODY_BYTES_CEILING {
+        return Err(format!(
+            "`max_body_bytes` must be 1..={MAX_BODY_BYTES_CEILING} so that every accepted body fits one SQS message"
+        ));
+    }
+
+    let content_types = match raw.content_types {
+        None => Source::default_content_types(&scheme),
+        Some(list) if list.iter().any(|t| t == "*") => ContentTypes::Any,
+        Some(list) if list.is_empty() => return Err("`content_types` is empty".into()),
+        Some(list) => ContentTypes::OneOf(
+            list.into_iter()
+                .map(|t| {
+                    let valid = t.split('/').count() == 2 && t.bytes().all(|b| b.is_ascii_graphic() && b != b';');
+                    valid
+                        .then(|| t.to_ascii_lowercase())
+                        .ok_or_else(|| format!("`content_types` entry {t:?} is not a media type like application/json"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+
+    let forward_headers =
+        raw.forward_headers.iter().map(|h| parse_header_name("forward_headers", h)).collect::<Result<_, _>>()?;
+    let id_header = raw.id_header.as_deref().map(|h| parse_header_name("id_header", h)).transpose()?;
+
+    Ok(Source { name, scheme, keys, tolerance_seconds, max_body_bytes, content_types, forward_headers, id_header })
+}
+
+fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
+    Ok(match raw.scheme.as_str() {
+        "standard_webhooks" => Scheme::StandardWebhooks,
+        "stripe" => Scheme::Stripe,
+        "github" => Scheme::GitHub,
+        "shopify" => Scheme::Shopify,
+        "slack" => Scheme::Slack,
+        "hmac_sha256" => {
+            let header = raw
+                .header
+                .as_deref()
+                .ok_or("the hmac_sha256 scheme needs `header`")
+                .and_then(|h| parse_header_name("header", h).map_err(|_| "`header` is not a valid header name"))?;
+            let encoding = match raw.encoding.as_deref().unwrap_or("hex") {
+                "hex" => SignatureEncoding::Hex,
+                "base64" => SignatureEncoding::Base64,
+                other => return Err(format!("`encoding` {other:?} is not hex or base64")),
+            };
+            let prefix = raw.prefix.clone().filter(|p| !p.is_empty());
+            if prefix.as_deref().is_some_and(|p| !p.bytes().all(|b| b.is_ascii_graphic())) {
+                return Err("`prefix` must be visible ASCII".into());
+            }
+            Scheme::HmacSha256(GenericHmacOptions { header, encoding, prefix })
+        }
+        other => {
+            return Err(format!(
+                "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack or hmac_sha256"
+            ));
+        }
+    })
+}
+
+fn parse_header_name(field: &str, name: &str) -> Result<http::HeaderName, String> {
+    http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+        .map_err(|_| format!("`{field}` entry {name:?} is not a valid header name"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCAL: &str = include_str!("../../../infra/local/sources.json");
+
+    #[test]
+    fn the_local_development_document_is_valid() {
+        let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
+        assert_eq!(config.len(), 6);
+        let partner = config.get("partner").unwrap();
+        assert_eq!(partner.max_body_bytes, 65536);
+        assert_eq!(partner.keys.len(), 2);
+        assert!(matches!(partner.scheme, Scheme::HmacSha256(_)));
+        assert_eq!(config.get("stripe").unwrap().tolerance_seconds, DEFAULT_TOLERANCE_SECONDS);
+    }
+
+    fn error_of(doc: &str) -> ConfigError {
+        SourcesConfig::from_json(doc.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn errors_never_quote_secret_values() {
+        // A secret in the wrong place: serde's message would quote it.
+        let err = error_of(r#"{"sources":{"s":{"scheme":"github","secrets":"hunter2-secret"}}}"#);
+        assert!(matches!(err, ConfigError::Shape { .. }), "{err:?}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = error_of(r#"{"sources":{"s":{"scheme":"standard_webhooks","secrets":["whsec_!!hunter2"]}}}"#);
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("secret #0"), "{err}");
+    }
+
+    #[test]
+    fn rejects_invalid_documents_with_a_clear_reason() {
+        let cases = [
+            ("{", "not valid JSON"),
+            (r#"{"sources":{"Bad Name":{"scheme":"github","secrets":["x"]}}}"#, "source name"),
+            (r#"{"sources":{"s":{"scheme":"nope","secrets":["x"]}}}"#, "unknown scheme"),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":[]}}}"#, "at least one secret"),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":[""]}}}"#, "secret #0"),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"tolerance_seconds":5}}}"#, "does not apply"),
+            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"tolerance_seconds":0}}}"#, "tolerance_seconds"),
+            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"max_body_bytes":2000000}}}"#, "max_body_bytes"),
+            (r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["x"]}}}"#, "needs `header`"),
+            (r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["x"],"header":"X","encoding":"b32"}}}"#, "encoding"),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"header":"X"}}}"#, "only applies"),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"content_types":["json"]}}}"#, "media type"),
+            (
+                r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"forward_headers":["bad header"]}}}"#,
+                "header name",
+            ),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"typo":1}}}"#, "shape"),
+            (r#"{"source":{}}"#, "shape"),
+        ];
+        for (doc, expected) in cases {
+            let message = error_of(doc).to_string();
+            assert!(message.contains(expected), "{doc}: {message}");
+        }
+    }
+
+    #[test]
+    fn accepts_the_largest_body_limit_and_wildcard_content_types() {
+        let doc = format!(
+            r#"{{"sources":{{"s":{{"scheme":"hmac_sha256","secrets":["a","b"],"header":"X-Sig","encoding":"base64",
+                "max_body_bytes":{MAX_BODY_BYTES_CEILING},"content_types":["*"],"id_header":"X-Id"}}}}}}"#
+        );
+        let config = SourcesConfig::from_json(doc.as_bytes()).unwrap();
+        let s = config.get("s").unwrap();
+        assert_eq!(s.max_body_bytes, MAX_BODY_BYTES_CEILING);
+        assert_eq!(s.content_types, ContentTypes::Any);
+        assert_eq!(s.id_header.as_ref().unwrap().as_str(), "x-id");
+    }
+
+    #[test]
+    fn an_empty_document_has_no_sources() {
+        assert!(SourcesConfig::from_json(br#"{"sources":{}}"#).unwrap().is_empty());
+    }
+}

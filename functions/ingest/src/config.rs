@@ -1,0 +1,92 @@
+//! The ingest function's configuration, read from the environment once at cold start.
+
+use std::time::Duration;
+
+/// Everything ingest needs to know about its deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// `HOOKLINE_QUEUE_URL`: the main queue.
+    pub queue_url: String,
+    /// `HOOKLINE_SOURCES_SECRET_ID`: ARN or name of the sources configuration secret.
+    pub sources_secret_id: String,
+    /// `HOOKLINE_SOURCES_TTL_SECONDS` (default 60): how long a loaded configuration is used
+    /// before it is read again, so rotated secrets take effect without a redeploy.
+    pub sources_ttl: Duration,
+    /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
+    pub metrics_namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} {reason}")]
+    Invalid { name: &'static str, reason: &'static str },
+}
+
+impl IngestConfig {
+    /// Reads the configuration through `lookup` (normally `std::env::var`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, IngestConfigError> {
+        let required =
+            |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty()).ok_or(IngestConfigError::Missing(name));
+        let ttl_seconds = match lookup("HOOKLINE_SOURCES_TTL_SECONDS") {
+            None => 60,
+            Some(value) => value.trim().parse::<u64>().ok().filter(|s| (1..=86_400).contains(s)).ok_or(
+                IngestConfigError::Invalid {
+                    name: "HOOKLINE_SOURCES_TTL_SECONDS",
+                    reason: "must be a whole number of seconds from 1 to 86400",
+                },
+            )?,
+        };
+        Ok(IngestConfig {
+            queue_url: required("HOOKLINE_QUEUE_URL")?,
+            sources_secret_id: required("HOOKLINE_SOURCES_SECRET_ID")?,
+            sources_ttl: Duration::from_secs(ttl_seconds),
+            metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "Hookline".to_owned()),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, IngestConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn reads_required_and_defaulted_values() {
+        let config = IngestConfig::from_lookup(lookup(&[
+            ("HOOKLINE_QUEUE_URL", "http://q"),
+            ("HOOKLINE_SOURCES_SECRET_ID", "arn:s"),
+        ]))
+        .unwrap();
+        assert_eq!(config.queue_url, "http://q");
+        assert_eq!(config.sources_ttl, Duration::from_secs(60));
+        assert_eq!(config.metrics_namespace, "Hookline");
+    }
+
+    #[test]
+    fn fails_clearly_on_missing_or_invalid_values() {
+        assert_eq!(
+            IngestConfig::from_lookup(lookup(&[("HOOKLINE_SOURCES_SECRET_ID", "s")])),
+            Err(IngestConfigError::Missing("HOOKLINE_QUEUE_URL"))
+        );
+        let err = IngestConfig::from_lookup(lookup(&[
+            ("HOOKLINE_QUEUE_URL", "q"),
+            ("HOOKLINE_SOURCES_SECRET_ID", "s"),
+            ("HOOKLINE_SOURCES_TTL_SECONDS", "0"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("HOOKLINE_SOURCES_TTL_SECONDS"), "{err}");
+    }
+}

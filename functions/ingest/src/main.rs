@@ -1,0 +1,26 @@
+//! Cold start: logging, configuration, AWS clients and the sources configuration are all
+//! set up here, once, and any problem stops the function before it takes a request.
+
+use anyhow::Context;
+use hookline_aws::{SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, load_sdk_config};
+use hookline_ingest::{IngestConfig, IngestService, http};
+use hookline_observability::init_json_logging;
+use hookline_ports::{RefreshingSources, SourcesProvider, SystemClock};
+use lambda_http::{run, service_fn};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_json_logging();
+    let config = IngestConfig::from_env().context("ingest configuration")?;
+    let sdk = load_sdk_config(SdkTimeouts::default()).await;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url);
+    let sources = RefreshingSources::new(
+        SecretsManagerSourcesLoader::new(aws_sdk_secretsmanager::Client::new(&sdk), config.sources_secret_id),
+        config.sources_ttl,
+    );
+    let loaded = sources.current().await.context("loading the sources configuration at cold start")?;
+    tracing::info!(sources = loaded.len(), "ingest ready");
+
+    let service = IngestService::new(queue, sources, SystemClock, config.metrics_namespace);
+    run(service_fn(|request| http::handle(&service, request))).await.map_err(|e| anyhow::anyhow!(e))
+}

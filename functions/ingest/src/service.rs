@@ -1,0 +1,171 @@
+//! The ingest flow: decide, enqueue durably, then tell the sender — and the operator.
+
+use std::time::Instant;
+
+use hookline_domain::event_id::EventIdOrigin;
+use hookline_domain::source::SourceName;
+use hookline_domain::{Decision, IntakeRequest, Rejection, decide};
+use hookline_observability::{MetricLine, Unit};
+use hookline_ports::{Clock, Queue, SourcesProvider};
+use http::{HeaderMap, Method};
+
+/// A webhook request as the HTTP layer hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundRequest<'a> {
+    pub method: &'a Method,
+    /// The `{source}` of `/webhooks/{source}`; `None` when the path is not of that form.
+    pub source: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// What happened to one request. Only `Accepted` and `SlackChallenge` become 2xx.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Durably in the queue: SQS answered with `message_id`.
+    Accepted {
+        event_id: String,
+        message_id: String,
+    },
+    /// Slack's `url_verification` handshake, answered and not enqueued.
+    SlackChallenge {
+        challenge: String,
+    },
+    Rejected(Rejection),
+    /// The path is not `/webhooks/{source}`.
+    RouteNotFound,
+    /// The message could not be stored (or configuration read): the sender must retry.
+    Unavailable {
+        event_id: Option<String>,
+        cause: &'static str,
+    },
+}
+
+impl Outcome {
+    /// A stable label for the request's log line.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Accepted { .. } => "accepted",
+            Outcome::SlackChallenge { .. } => "handshake",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::RouteNotFound => "route_not_found",
+            Outcome::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+pub struct IngestService<Q, S, C> {
+    queue: Q,
+    sources: S,
+    clock: C,
+    metrics_namespace: String,
+}
+
+impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
+    pub fn new(queue: Q, sources: S, clock: C, metrics_namespace: impl Into<String>) -> Self {
+        IngestService { queue, sources, clock, metrics_namespace: metrics_namespace.into() }
+    }
+
+    /// Handles one request and records it: one log line and one metric line per request.
+    pub async fn handle(&self, request: InboundRequest<'_>) -> Outcome {
+        let started = Instant::now();
+        let now_unix_millis = self.clock.now_unix_millis();
+        let outcome = self.process(&request, now_unix_millis).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.record(&request, &outcome, latency_ms, now_unix_millis);
+        outcome
+    }
+
+    async fn process(&self, request: &InboundRequest<'_>, now_unix_millis: i64) -> Outcome {
+        let Some(source) = request.source else {
+            return Outcome::RouteNotFound;
+        };
+        let config = match self.sources.current().await {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::error!(%error, "sources configuration unavailable");
+                return Outcome::Unavailable { event_id: None, cause: "config_unavailable" };
+            }
+        };
+        let decision = decide(
+            &config,
+            &IntakeRequest {
+                method: request.method,
+                source,
+                headers: request.headers,
+                body: request.body,
+                now_unix_millis,
+            },
+        );
+        match decision {
+            Err(rejection) => Outcome::Rejected(rejection),
+            Ok(Decision::SlackUrlVerification { challenge }) => Outcome::SlackChallenge { challenge },
+            Ok(Decision::Enqueue { envelope, event_id_origin }) => {
+                if event_id_origin == EventIdOrigin::BodyHash {
+                    tracing::debug!(event_id = %envelope.event_id, "no usable sender event id; using the body hash");
+                }
+                let message = envelope.to_queue_message();
+                match self.queue.send(&message).await {
+                    Ok(message_id) => Outcome::Accepted { event_id: envelope.event_id, message_id: message_id.0 },
+                    Err(error) => {
+                        tracing::error!(
+                            event_id = %envelope.event_id,
+                            retryable = error.retryable,
+                            kind = error.kind,
+                            error = %error.message,
+                            "enqueue failed; answering 503 so the sender retries"
+                        );
+                        Outcome::Unavailable { event_id: Some(envelope.event_id), cause: "enqueue_failed" }
+                    }
+                }
+            }
+        }
+    }
+
+    fn record(&self, request: &InboundRequest<'_>, outcome: &Outcome, latency_ms: f64, now_unix_millis: i64) {
+        // Only names that could be valid sources are logged: the path is caller-controlled.
+        let source = request.source.and_then(SourceName::parse);
+        let source = source.as_ref().map_or("-", SourceName::as_str);
+        let (event_id, reason, detail) = match outcome {
+            Outcome::Accepted { event_id, .. } => (Some(event_id.as_str()), None, None),
+            Outcome::Rejected(rejection) => (None, Some(rejection.reason()), Some(rejection.to_string())),
+            Outcome::Unavailable { event_id, cause } => (event_id.as_deref(), Some(*cause), None),
+            Outcome::SlackChallenge { .. } | Outcome::RouteNotFound => (None, None, None),
+        };
+        tracing::info!(
+            source,
+            event_id,
+            outcome = outcome.label(),
+            reason,
+            detail,
+            body_bytes = request.body.len(),
+            latency_ms,
+            "webhook request"
+        );
+        if let Some(line) = metric_line(&self.metrics_namespace, outcome, source, latency_ms) {
+            line.emit(now_unix_millis);
+        }
+    }
+}
+
+/// The metric line for one request's outcome. Sources in dimensions are configured
+/// sources only, so metric cardinality stays bounded.
+pub fn metric_line(namespace: &str, outcome: &Outcome, source: &str, latency_ms: f64) -> Option<MetricLine> {
+    let base = MetricLine::new(namespace).dimension("Function", "ingest");
+    Some(match outcome {
+        Outcome::Accepted { .. } => base.dimension("Source", source).metric("Accepted", 1.0, Unit::Count).metric(
+            "IngestLatency",
+            latency_ms,
+            Unit::Milliseconds,
+        ),
+        Outcome::Rejected(rejection) => {
+            base.dimension("Reason", rejection.reason()).metric("Rejected", 1.0, Unit::Count)
+        }
+        Outcome::RouteNotFound => base.dimension("Reason", "route_not_found").metric("Rejected", 1.0, Unit::Count),
+        Outcome::Unavailable { cause, .. } => {
+            let name = if *cause == "enqueue_failed" { "EnqueueFailed" } else { "ConfigUnavailable" };
+            base.metric(name, 1.0, Unit::Count)
+        }
+        Outcome::SlackChallenge { .. } => return None,
+    })
+}

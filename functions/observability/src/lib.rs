@@ -1,0 +1,7 @@
+//! What Hookline's functions tell operators: JSON logs and CloudWatch metrics.
+
+pub mod emf;
+pub mod logging;
+
+pub use emf::{MetricLine, Unit};
+pub use logging::init_json_logging;

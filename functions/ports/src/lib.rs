@@ -1,0 +1,14 @@
+//! Hookline's ports: the narrow interfaces its functions use to reach the outside world.
+//!
+//! Each port has an AWS adapter in `hookline-aws` and an in-memory fake in [`fakes`], so
+//! domain flows are unit-tested without a network and integration-tested against the
+//! emulator with the very same code.
+
+pub mod clock;
+pub mod fakes;
+pub mod queue;
+pub mod sources;
+
+pub use clock::{Clock, SystemClock};
+pub use queue::{MessageId, Queue, QueueError};
+pub use sources::{RefreshingSources, SourcesError, SourcesLoader, SourcesProvider};
