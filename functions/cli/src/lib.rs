@@ -1,0 +1,5 @@
+//! Hookline's command-line tool, as a library so its pieces are tested like the rest.
+
+pub mod apigw_event;
+pub mod samples;
+pub mod signer;

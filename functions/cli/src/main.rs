@@ -1,0 +1,156 @@
+//! `hookline`: sign webhooks for a configured source, and regenerate the sample events.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use hookline_cli::apigw_event::{HttpRequest, http_api_event};
+use hookline_cli::samples;
+use hookline_cli::signer::{SignRequest, signed_headers};
+use hookline_domain::SourcesConfig;
+
+#[derive(Parser)]
+#[command(name = "hookline", about = "Hookline's command-line tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign a payload as a configured source's sender would, and print headers, a curl
+    /// command or an API Gateway event.
+    Sign(SignArgs),
+    /// Regenerate the sample events from events/ingest/manifest.json.
+    Samples(SamplesArgs),
+}
+
+#[derive(clap::Args)]
+struct SignArgs {
+    /// The source (a key of the sources configuration).
+    #[arg(long)]
+    source: String,
+    /// The sources configuration document.
+    #[arg(long, env = "HOOKLINE_SOURCES_FILE", default_value = "infra/local/sources.json")]
+    config: PathBuf,
+    /// The payload, inline.
+    #[arg(long, conflicts_with = "data_file")]
+    data: Option<String>,
+    /// The payload, from a file (`-` for standard input).
+    #[arg(long)]
+    data_file: Option<PathBuf>,
+    #[arg(long, default_value = "application/json")]
+    content_type: String,
+    /// The sender's event id, for schemes that send one in a header.
+    #[arg(long)]
+    event_id: Option<String>,
+    /// Which of the source's secrets to sign with (0 = first).
+    #[arg(long, default_value_t = 0)]
+    key_index: usize,
+    /// Signing time in Unix seconds (default: now).
+    #[arg(long)]
+    timestamp: Option<i64>,
+    #[arg(long, value_enum, default_value_t = Format::Headers)]
+    format: Format,
+    /// Base URL for `--format curl`, e.g. the local stack's HOOKLINE_INGEST_URL; the source is appended.
+    #[arg(long, env = "HOOKLINE_INGEST_URL", default_value = "http://127.0.0.1:9000/lambda-url/ingest/webhooks")]
+    url: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// `name: value` lines.
+    Headers,
+    /// A curl command that posts the payload.
+    Curl,
+    /// An API Gateway HTTP API event, for `cargo lambda invoke --data-file`.
+    Event,
+}
+
+#[derive(clap::Args)]
+struct SamplesArgs {
+    #[arg(long, default_value = "events/ingest/manifest.json")]
+    manifest: PathBuf,
+    #[arg(long, default_value = "events/ingest")]
+    out_dir: PathBuf,
+    /// Sign with the current time instead of the manifest's fixed time (for a running stack).
+    #[arg(long)]
+    now: bool,
+    #[arg(long, default_value = ".")]
+    repo_root: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Sign(args) => sign(args),
+        Command::Samples(args) => {
+            let signed_at = args.now.then(now_unix);
+            for path in samples::generate(&args.manifest, &args.repo_root, &args.out_dir, signed_at)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn sign(args: SignArgs) -> anyhow::Result<()> {
+    let config = SourcesConfig::from_json(
+        &std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?,
+    )?;
+    let body = match (&args.data, &args.data_file) {
+        (Some(text), _) => text.clone().into_bytes(),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut buffer = Vec::new();
+            std::io::stdin().read_to_end(&mut buffer)?;
+            buffer
+        }
+        (None, Some(path)) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        (None, None) => anyhow::bail!("give the payload with --data or --data-file"),
+    };
+    let now = args.timestamp.unwrap_or_else(now_unix);
+    let event_id = args.event_id.unwrap_or_else(|| format!("evt_{now}_{}", std::process::id()));
+    let headers = signed_headers(
+        &config,
+        &SignRequest {
+            source: &args.source,
+            body: &body,
+            content_type: &args.content_type,
+            now_unix: now,
+            key_index: args.key_index,
+            event_id: &event_id,
+        },
+    )?;
+    match args.format {
+        Format::Headers => headers.iter().for_each(|(name, value)| println!("{name}: {value}")),
+        Format::Curl => {
+            let body =
+                std::str::from_utf8(&body).context("--format curl needs a UTF-8 payload; use --format headers")?;
+            print!("curl -sS -X POST {}", shell_quote(&format!("{}/{}", args.url.trim_end_matches('/'), args.source)));
+            for (name, value) in &headers {
+                print!(" -H {}", shell_quote(&format!("{name}: {value}")));
+            }
+            println!(" --data-binary {}", shell_quote(body));
+        }
+        Format::Event => {
+            let event = http_api_event(&HttpRequest {
+                method: "POST",
+                path: &format!("/webhooks/{}", args.source),
+                headers: &headers,
+                body: &body,
+                base64: false,
+                time_epoch_millis: now * 1000,
+            });
+            println!("{}", serde_json::to_string_pretty(&event)?);
+        }
+    }
+    Ok(())
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
