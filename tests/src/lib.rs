@@ -1,1 +1,94 @@
-//! Shared helpers for the integration tests live in this crate's modules.
+//! Shared harness for Hookline's integration tests: real AWS SDK clients against the local
+//! emulator started by `make test` (`AWS_ENDPOINT_URL` and friends come from the
+//! environment, exactly as for the functions).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use hookline_aws::{SdkTimeouts, load_sdk_config};
+
+/// The repository root.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Fails with instructions when the emulator's environment is missing, rather than
+/// letting the SDK time out against real AWS.
+pub fn require_emulator() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL is not set: run the integration tests with `make test`, which starts the local emulator"
+    );
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    require_emulator();
+    load_sdk_config(SdkTimeouts::default()).await
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A fresh queue of this test's own.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
+    sqs.create_queue().queue_name(unique_name(prefix)).send().await.unwrap().queue_url.unwrap()
+}
+
+/// A fresh secret holding `value`; returns its ARN.
+pub async fn create_secret(secrets: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    secrets.create_secret().name(unique_name("hookline-test")).secret_string(value).send().await.unwrap().arn.unwrap()
+}
+
+/// A message as received, with its string attributes.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub body: String,
+    pub attributes: std::collections::HashMap<String, String>,
+}
+
+/// Everything in the queue, receiving until it is empty (messages stay invisible for 60 s,
+/// so nothing is seen twice).
+pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Received> {
+    let mut all = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in messages {
+            let attributes = message
+                .message_attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, value): (String, MessageAttributeValue)| (name, value.string_value.unwrap_or_default()))
+                .collect();
+            all.push(Received { body: message.body.unwrap_or_default(), attributes });
+        }
+    }
+}
+
+/// SQS's own count of visible plus in-flight messages.
+pub async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    output.attributes.unwrap_or_default().values().map(|v| v.parse::<u64>().unwrap()).sum()
+}

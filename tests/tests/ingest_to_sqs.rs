@@ -1,0 +1,176 @@
+//! Ingest against the emulator through the real SDK: Secrets Manager for the sources
+//! configuration, SQS for the queue. Every test has a queue and a secret of its own.
+
+use std::time::Duration;
+
+use hookline_aws::{SecretsManagerSourcesLoader, SqsQueue};
+use hookline_domain::Envelope;
+use hookline_domain::envelope::attribute;
+use hookline_ingest::{IngestService, http};
+use hookline_ports::RefreshingSources;
+use hookline_ports::fakes::FixedClock;
+use hookline_tests::{create_queue, create_secret, depth, drain, repo_root, sdk_config};
+use serde_json::Value;
+
+type Service = IngestService<SqsQueue, RefreshingSources<SecretsManagerSourcesLoader>, FixedClock>;
+
+struct Fixture {
+    sqs: aws_sdk_sqs::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+    queue_url: String,
+    secret_arn: String,
+    service: Service,
+}
+
+fn manifest() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/ingest/manifest.json")).unwrap()).unwrap()
+}
+
+fn local_sources() -> String {
+    std::fs::read_to_string(repo_root().join("infra/local/sources.json")).unwrap()
+}
+
+async fn fixture(ttl: Duration) -> Fixture {
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let queue_url = create_queue(&sqs, "hookline-ingest").await;
+    let secret_arn = create_secret(&secrets, &local_sources()).await;
+    let now = manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000;
+    let service = IngestService::new(
+        SqsQueue::new(sqs.clone(), &queue_url),
+        RefreshingSources::new(SecretsManagerSourcesLoader::new(secrets.clone(), &secret_arn), ttl),
+        FixedClock(now),
+        "HooklineTest",
+    );
+    Fixture { sqs, secrets, queue_url, secret_arn, service }
+}
+
+async fn invoke(service: &Service, file: &str) -> lambda_http::Response<lambda_http::Body> {
+    let text = std::fs::read_to_string(repo_root().join("events/ingest").join(file)).unwrap();
+    http::handle(service, lambda_http::request::from_str(&text).unwrap()).await.unwrap()
+}
+
+fn samples(filter: impl Fn(u64) -> bool) -> Vec<(String, String, u64)> {
+    manifest()["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap().to_owned(),
+                s["source"].as_str().unwrap().to_owned(),
+                s["expect"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(_, _, expect)| filter(*expect))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_valid_request_lands_exactly_once_with_its_envelope_and_attributes() {
+    let f = fixture(Duration::from_secs(60)).await;
+    let accepted = samples(|status| status == 202);
+    assert!(accepted.len() >= 7);
+    for (file, source, _) in &accepted {
+        let response = invoke(&f.service, file).await;
+        assert_eq!(response.status(), 202, "{file}");
+        let answered: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+
+        let messages = drain(&f.sqs, &f.queue_url).await;
+        assert_eq!(messages.len(), 1, "{file}: {messages:?}");
+        let envelope = Envelope::from_json(&messages[0].body).unwrap();
+        assert_eq!(answered["event_id"], envelope.event_id.as_str(), "{file}");
+        assert_eq!(&envelope.source, source, "{file}");
+        assert!(envelope.event_id.starts_with(&format!("{source}:")), "{file}");
+        let attributes = &messages[0].attributes;
+        assert_eq!(attributes[attribute::SOURCE], envelope.source, "{file}");
+        assert_eq!(attributes[attribute::EVENT_ID], envelope.event_id, "{file}");
+        assert_eq!(attributes[attribute::SCHEME], envelope.scheme, "{file}");
+    }
+}
+
+#[tokio::test]
+async fn the_body_survives_sqs_byte_for_byte() {
+    let f = fixture(Duration::from_secs(60)).await;
+    let payload = std::fs::read(repo_root().join("events/ingest/payloads/stripe-charge-succeeded.json")).unwrap();
+    assert_eq!(invoke(&f.service, "stripe-valid-base64.json").await.status(), 202);
+    let messages = drain(&f.sqs, &f.queue_url).await;
+    assert_eq!(Envelope::from_json(&messages[0].body).unwrap().body, payload);
+}
+
+#[tokio::test]
+async fn every_rejection_leaves_the_queue_empty() {
+    let f = fixture(Duration::from_secs(60)).await;
+    let rejected = samples(|status| status != 202);
+    assert!(rejected.len() >= 9);
+    for (file, _, expect) in &rejected {
+        assert_eq!(u64::from(invoke(&f.service, file).await.status().as_u16()), *expect, "{file}");
+    }
+    assert_eq!(depth(&f.sqs, &f.queue_url).await, 0);
+    assert!(drain(&f.sqs, &f.queue_url).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_queue_answers_503_and_never_2xx() {
+    let f = fixture(Duration::from_secs(60)).await;
+    // Nothing listens on port 9 (discard) here: every attempt fails to connect.
+    let unreachable = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk_config().await).endpoint_url("http://127.0.0.1:9").build(),
+    );
+    let service = IngestService::new(
+        SqsQueue::new(unreachable, &f.queue_url),
+        RefreshingSources::new(
+            SecretsManagerSourcesLoader::new(f.secrets.clone(), &f.secret_arn),
+            Duration::from_secs(60),
+        ),
+        FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
+        "HooklineTest",
+    );
+    for (file, _, _) in samples(|status| status == 202) {
+        let response = invoke(&service, &file).await;
+        assert_eq!(response.status(), 503, "{file}");
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    // A queue that does not exist is a failure too, not an acknowledgement.
+    let missing = IngestService::new(
+        SqsQueue::new(f.sqs.clone(), format!("{}-does-not-exist", f.queue_url)),
+        RefreshingSources::new(
+            SecretsManagerSourcesLoader::new(f.secrets.clone(), &f.secret_arn),
+            Duration::from_secs(60),
+        ),
+        FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
+        "HooklineTest",
+    );
+    assert_eq!(invoke(&missing, "stripe-valid.json").await.status(), 503);
+    assert_eq!(depth(&f.sqs, &f.queue_url).await, 0);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_takes_effect_without_a_redeploy() {
+    // TTL zero: every request re-reads the secret, as a TTL expiry would.
+    let f = fixture(Duration::ZERO).await;
+    assert_eq!(invoke(&f.service, "github-valid.json").await.status(), 202);
+
+    // Rotate: the previous GitHub secret is revoked; only the current one stays live.
+    let mut config: Value = serde_json::from_str(&local_sources()).unwrap();
+    config["sources"]["github"]["secrets"] = serde_json::json!(["local-github-current"]);
+    f.secrets.put_secret_value().secret_id(&f.secret_arn).secret_string(config.to_string()).send().await.unwrap();
+
+    assert_eq!(invoke(&f.service, "github-valid.json").await.status(), 202);
+    assert_eq!(invoke(&f.service, "github-previous-secret.json").await.status(), 401);
+    assert_eq!(drain(&f.sqs, &f.queue_url).await.len(), 2);
+
+    // A broken document does not take intake down: the last good configuration stays.
+    f.secrets.put_secret_value().secret_id(&f.secret_arn).secret_string("{not json").send().await.unwrap();
+    assert_eq!(invoke(&f.service, "stripe-valid.json").await.status(), 202);
+}
+
+#[tokio::test]
+async fn a_cold_start_with_a_missing_secret_fails() {
+    use hookline_ports::SourcesProvider;
+    let sdk = sdk_config().await;
+    let loader = SecretsManagerSourcesLoader::new(aws_sdk_secretsmanager::Client::new(&sdk), "hookline-no-such-secret");
+    let sources = RefreshingSources::new(loader, Duration::from_secs(60));
+    assert!(sources.current().await.is_err());
+}
