@@ -3,8 +3,10 @@
 //! Nothing in this crate talks to AWS, reads the clock or the environment: callers pass
 //! bytes, headers, configuration and the current time in, and get typed results out.
 
+pub mod backoff;
 pub mod envelope;
 pub mod event_id;
+pub mod idempotency;
 pub mod intake;
 pub mod signature;
 pub mod source;

@@ -6,9 +6,15 @@
 
 pub mod clock;
 pub mod fakes;
+pub mod handler;
+pub mod idempotency_store;
 pub mod queue;
 pub mod sources;
+pub mod visibility;
 
 pub use clock::{Clock, SystemClock};
+pub use handler::{Handled, HandlerError, WebhookHandler};
+pub use idempotency_store::{Claim, ClaimOutcome, ClaimRequest, IdempotencyStore, StoreError};
 pub use queue::{MessageId, Queue, QueueError};
 pub use sources::{RefreshingSources, SourcesError, SourcesLoader, SourcesProvider};
+pub use visibility::MessageVisibility;

@@ -1,9 +1,15 @@
 //! In-memory fakes of the ports, for unit tests and benchmarks.
 
 mod fixed_clock;
+mod memory_idempotency_store;
 mod memory_queue;
 mod memory_sources;
+mod memory_visibility;
+mod scripted_handler;
 
 pub use fixed_clock::FixedClock;
+pub use memory_idempotency_store::MemoryIdempotencyStore;
 pub use memory_queue::MemoryQueue;
 pub use memory_sources::{MemorySourcesLoader, StaticSources};
+pub use memory_visibility::MemoryVisibility;
+pub use scripted_handler::ScriptedHandler;

@@ -1,0 +1,268 @@
+//! The per-record flow, over the ports: parse, claim, handle, then complete, retry with
+//! backoff, or dead-letter. Records of a batch run concurrently (bounded) and fail alone.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use hookline_domain::QueueMessage;
+use hookline_domain::backoff::Backoff;
+use hookline_domain::envelope::{Envelope, attribute};
+use hookline_domain::idempotency::{self, ClaimConflict, FailureKind, RecordedError};
+use hookline_ports::{
+    Claim, ClaimOutcome, ClaimRequest, Clock, Handled, IdempotencyStore, MessageVisibility, Queue, WebhookHandler,
+};
+use tracing::Instrument;
+
+use crate::outcome::RecordOutcome;
+
+/// One SQS record, reduced to what processing needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRecord {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// SQS's `ApproximateReceiveCount` (1 on the first delivery).
+    pub receive_count: u32,
+}
+
+/// Tunables, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessorSettings {
+    /// Records handled at once within a batch.
+    pub max_concurrency: usize,
+    pub backoff: Backoff,
+    /// How long COMPLETED records count as duplicates.
+    pub completed_ttl: Duration,
+    /// No record is started with less than this left before the invocation's deadline.
+    pub deadline_margin: Duration,
+}
+
+impl Default for ProcessorSettings {
+    fn default() -> Self {
+        ProcessorSettings {
+            max_concurrency: 10,
+            backoff: Backoff::default(),
+            completed_ttl: Duration::from_secs(idempotency::DEFAULT_COMPLETED_TTL_SECONDS),
+            deadline_margin: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Names of the attributes a dead-lettered message carries beside the originals.
+pub mod dead_letter_attribute {
+    pub const ERROR_KIND: &str = "hookline.error_kind";
+    pub const ERROR_CLASS: &str = "hookline.error_class";
+    pub const ERROR_MESSAGE: &str = "hookline.error_message";
+    pub const RECEIVE_COUNT: &str = "hookline.receive_count";
+    pub const ORIGINAL_MESSAGE_ID: &str = "hookline.original_message_id";
+}
+
+pub struct Processor<S, H, V, D, C> {
+    store: S,
+    handler: H,
+    visibility: V,
+    dead_letters: D,
+    clock: C,
+    settings: ProcessorSettings,
+}
+
+/// One record's outcome, with the handler time it took (if the handler ran).
+#[derive(Debug, Clone)]
+pub struct RecordReport {
+    pub message_id: String,
+    pub outcome: RecordOutcome,
+    pub handler_millis: Option<f64>,
+}
+
+impl<S, H, V, D, C> Processor<S, H, V, D, C>
+where
+    S: IdempotencyStore,
+    H: WebhookHandler,
+    V: MessageVisibility,
+    D: Queue,
+    C: Clock,
+{
+    pub fn new(store: S, handler: H, visibility: V, dead_letters: D, clock: C, settings: ProcessorSettings) -> Self {
+        Processor { store, handler, visibility, dead_letters, clock, settings }
+    }
+
+    /// Processes a batch that must be done by `deadline_millis` (Unix ms). Every record gets
+    /// a report, in the order given.
+    pub async fn process_batch(&self, records: Vec<InboundRecord>, deadline_millis: i64) -> Vec<RecordReport> {
+        let concurrency = self.settings.max_concurrency.max(1);
+        let mut reports: Vec<(usize, RecordReport)> = futures_util::stream::iter(records.into_iter().enumerate())
+            .map(|(index, record)| {
+                let span =
+                    tracing::info_span!("record", message_id = %record.message_id, event_id = tracing::field::Empty);
+                async move { (index, self.process_record(record, deadline_millis).await) }.instrument(span)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        reports.sort_by_key(|(index, _)| *index);
+        reports.into_iter().map(|(_, report)| report).collect()
+    }
+
+    async fn process_record(&self, record: InboundRecord, deadline_millis: i64) -> RecordReport {
+        let mut handler_millis = None;
+        let outcome = self.outcome_of(&record, deadline_millis, &mut handler_millis).await;
+        let (class, delay_seconds) = match &outcome {
+            RecordOutcome::DeadLettered { class } => (Some(class.as_str()), None),
+            RecordOutcome::Retry { class, delay_seconds } => (Some(class.as_str()), *delay_seconds),
+            _ => (None, None),
+        };
+        tracing::info!(
+            outcome = outcome.label(),
+            class,
+            delay_seconds,
+            receive_count = record.receive_count,
+            handler_ms = handler_millis,
+            "record"
+        );
+        RecordReport { message_id: record.message_id, outcome, handler_millis }
+    }
+
+    async fn outcome_of(
+        &self,
+        record: &InboundRecord,
+        deadline_millis: i64,
+        handler_millis: &mut Option<f64>,
+    ) -> RecordOutcome {
+        let now = self.clock.now_unix_millis();
+        if deadline_millis - now < self.settings.deadline_margin.as_millis() as i64 {
+            return RecordOutcome::NotStarted;
+        }
+        let envelope = match Envelope::from_json(&record.body) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let error = RecordedError::new(FailureKind::Permanent, "MalformedEnvelope", error.to_string());
+                return self.dead_letter(record, None, &error).await;
+            }
+        };
+        tracing::Span::current().record("event_id", envelope.event_id.as_str());
+
+        let fingerprint = idempotency::fingerprint(&envelope.body);
+        let expires_at = now / 1000 + self.settings.completed_ttl.as_secs() as i64;
+        let claim = self
+            .store
+            .claim(&ClaimRequest {
+                event_id: envelope.event_id.clone(),
+                fingerprint,
+                now_millis: now,
+                lock_expires_at_millis: idempotency::lock_expiry(deadline_millis),
+                expires_at,
+            })
+            .await;
+        let claim = match claim {
+            Ok(ClaimOutcome::Claimed(claim)) => claim,
+            Ok(ClaimOutcome::Conflict(ClaimConflict::AlreadyCompleted)) => return RecordOutcome::Duplicate,
+            Ok(ClaimOutcome::Conflict(ClaimConflict::InProgress { lock_expires_at_millis })) => {
+                // Another invocation holds the event: come back when its lock would expire.
+                let wait = ((lock_expires_at_millis - now).max(0) as u64).div_ceil(1000) as u32;
+                let delay = wait.clamp(1, self.settings.backoff.cap_seconds);
+                return self.retry(record, "InProgressElsewhere", delay).await;
+            }
+            Ok(ClaimOutcome::Conflict(ClaimConflict::PayloadMismatch { stored_fingerprint, completed })) => {
+                tracing::warn!(
+                    stored_fingerprint,
+                    stored_completed = completed,
+                    "same event id, different payload: dead-lettering it for an operator"
+                );
+                let error = RecordedError::new(
+                    FailureKind::Permanent,
+                    "PayloadConflict",
+                    format!("event id already seen with a different payload (stored fingerprint {stored_fingerprint})"),
+                );
+                return self.dead_letter(record, Some(&envelope), &error).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, retryable = error.retryable, "claim failed");
+                return self.backoff_retry(record, "StoreUnavailable").await;
+            }
+        };
+
+        let started = Instant::now();
+        let handled = self.handler.handle(&envelope, &claim).await;
+        *handler_millis = Some(started.elapsed().as_secs_f64() * 1000.0);
+        match handled {
+            Ok(Handled::DoneAndCompleted) => RecordOutcome::Processed,
+            Ok(Handled::Done) => match self.store.complete(&claim, expires_at).await {
+                Ok(()) => RecordOutcome::Processed,
+                Err(error) => {
+                    // The effect happened but is not marked: the lock keeps duplicates out
+                    // until it expires. See WebhookHandler's documentation.
+                    tracing::error!(%error, "effect done but COMPLETED not recorded");
+                    self.backoff_retry(record, "CompleteFailed").await
+                }
+            },
+            Err(failure) => {
+                let error = failure.to_recorded();
+                self.release(&claim, &error).await;
+                match failure.kind {
+                    FailureKind::Transient => self.backoff_retry(record, &failure.class).await,
+                    FailureKind::Permanent => self.dead_letter(record, Some(&envelope), &error).await,
+                }
+            }
+        }
+    }
+
+    async fn release(&self, claim: &Claim, error: &RecordedError) {
+        if let Err(store_error) = self.store.release(claim, error).await {
+            // The lock then expires on its own; the next receive can claim it after that.
+            tracing::warn!(error = %store_error, "could not release the claim");
+        }
+    }
+
+    async fn backoff_retry(&self, record: &InboundRecord, class: &str) -> RecordOutcome {
+        let delay = self.settings.backoff.delay(record.receive_count, fastrand::f64());
+        self.retry(record, class, delay).await
+    }
+
+    async fn retry(&self, record: &InboundRecord, class: &str, delay: u32) -> RecordOutcome {
+        let delay_seconds = match self.visibility.delay(&record.receipt_handle, delay).await {
+            Ok(()) => Some(delay),
+            Err(error) => {
+                tracing::warn!(error = %error.message, "could not set the retry delay; the queue's visibility timeout applies");
+                None
+            }
+        };
+        RecordOutcome::Retry { class: class.to_owned(), delay_seconds }
+    }
+
+    /// Sends the record to the dead-letter queue with its error and acknowledges it; if the
+    /// send fails the record is retried instead, so nothing is lost.
+    async fn dead_letter(
+        &self,
+        record: &InboundRecord,
+        envelope: Option<&Envelope>,
+        error: &RecordedError,
+    ) -> RecordOutcome {
+        let mut attributes = Vec::with_capacity(8);
+        if let Some(envelope) = envelope {
+            attributes.push((attribute::SOURCE, envelope.source.clone()));
+            attributes.push((attribute::EVENT_ID, envelope.event_id.clone()));
+            attributes.push((attribute::SCHEME, envelope.scheme.clone()));
+        }
+        attributes.extend([
+            (dead_letter_attribute::ERROR_KIND, error.kind.as_str().to_owned()),
+            (dead_letter_attribute::ERROR_CLASS, error.class.clone()),
+            (
+                dead_letter_attribute::ERROR_MESSAGE,
+                if error.message.is_empty() { "-".into() } else { error.message.clone() },
+            ),
+            (dead_letter_attribute::RECEIVE_COUNT, record.receive_count.to_string()),
+            (dead_letter_attribute::ORIGINAL_MESSAGE_ID, record.message_id.clone()),
+        ]);
+        let message = QueueMessage { body: record.body.clone(), attributes };
+        match self.dead_letters.send(&message).await {
+            Ok(_) => RecordOutcome::DeadLettered { class: error.class.clone() },
+            Err(send_error) => {
+                tracing::error!(error = %send_error.message, "dead-letter send failed; retrying the record instead");
+                self.backoff_retry(record, "DeadLetterSendFailed").await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

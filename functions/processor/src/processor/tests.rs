@@ -1,0 +1,273 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hookline_domain::idempotency::RecordStatus;
+use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryQueue, MemoryVisibility, ScriptedHandler};
+
+use super::*;
+
+const NOW: i64 = 1_795_867_200_000;
+const DEADLINE: i64 = NOW + 30_000;
+
+type TestProcessor = Processor<MemoryIdempotencyStore, ScriptedHandler, MemoryVisibility, MemoryQueue, FixedClock>;
+
+struct World {
+    store: MemoryIdempotencyStore,
+    handler: ScriptedHandler,
+    visibility: MemoryVisibility,
+    dlq: MemoryQueue,
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            store: MemoryIdempotencyStore::new(),
+            handler: ScriptedHandler::new(),
+            visibility: MemoryVisibility::new(),
+            dlq: MemoryQueue::new(),
+        }
+    }
+
+    fn processor_at(&self, now: i64) -> TestProcessor {
+        Processor::new(
+            self.store.clone(),
+            self.handler.clone(),
+            self.visibility.clone(),
+            self.dlq.clone(),
+            FixedClock(now),
+            ProcessorSettings { backoff: Backoff::new(2, 900), ..ProcessorSettings::default() },
+        )
+    }
+
+    fn processor(&self) -> TestProcessor {
+        self.processor_at(NOW)
+    }
+}
+
+fn envelope(event_id: &str, body: &str) -> String {
+    Envelope {
+        source: "stripe".into(),
+        event_id: event_id.into(),
+        scheme: "stripe".into(),
+        received_at: "2026-11-28T12:00:00.000Z".into(),
+        content_type: Some("application/json".into()),
+        headers: BTreeMap::new(),
+        body: body.as_bytes().to_vec(),
+    }
+    .to_json()
+}
+
+fn record(message_id: &str, body: String, receive_count: u32) -> InboundRecord {
+    InboundRecord { message_id: message_id.into(), receipt_handle: format!("rh-{message_id}"), body, receive_count }
+}
+
+fn outcomes(reports: &[RecordReport]) -> Vec<RecordOutcome> {
+    reports.iter().map(|r| r.outcome.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_good_batch_runs_each_handler_once_and_acknowledges_everything() {
+    let world = World::new();
+    let records = (0..10).map(|i| record(&format!("m{i}"), envelope(&format!("stripe:evt_{i}"), "{}"), 1)).collect();
+    let reports = world.processor().process_batch(records, DEADLINE).await;
+    assert!(reports.iter().all(|r| r.outcome == RecordOutcome::Processed), "{reports:?}");
+    assert_eq!(
+        reports.iter().map(|r| r.message_id.as_str()).collect::<Vec<_>>(),
+        (0..10).map(|i| format!("m{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(world.handler.effects().len(), 10);
+    assert_eq!(world.store.record("stripe:evt_3").unwrap().status, RecordStatus::Completed);
+}
+
+#[tokio::test]
+async fn completed_duplicates_are_acknowledged_without_running_the_handler() {
+    let world = World::new();
+    let body = envelope("stripe:evt_1", "{}");
+    world.processor().process_batch(vec![record("m1", body.clone(), 1)], DEADLINE).await;
+    let reports = world.processor().process_batch(vec![record("m2", body, 1)], DEADLINE).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::Duplicate]);
+    assert_eq!(world.handler.calls(), ["stripe:evt_1"]);
+}
+
+#[tokio::test]
+async fn a_malformed_record_fails_alone_and_goes_to_the_dead_letter_queue() {
+    let world = World::new();
+    let records = vec![
+        record("good1", envelope("stripe:evt_1", "{}"), 1),
+        record("bad", "this is not an envelope".into(), 1),
+        record("good2", envelope("stripe:evt_2", "{}"), 1),
+    ];
+    let reports = world.processor().process_batch(records, DEADLINE).await;
+    assert_eq!(
+        outcomes(&reports),
+        [
+            RecordOutcome::Processed,
+            RecordOutcome::DeadLettered { class: "MalformedEnvelope".into() },
+            RecordOutcome::Processed
+        ]
+    );
+    let dead = world.dlq.messages();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "this is not an envelope");
+    let attributes: BTreeMap<_, _> = dead[0].attributes.iter().cloned().collect();
+    assert_eq!(attributes[dead_letter_attribute::ERROR_CLASS], "MalformedEnvelope");
+    assert_eq!(attributes[dead_letter_attribute::ERROR_KIND], "permanent");
+    assert_eq!(attributes[dead_letter_attribute::ORIGINAL_MESSAGE_ID], "bad");
+}
+
+#[tokio::test]
+async fn transient_failures_back_off_with_growing_delays_then_succeed() {
+    let world = World::new();
+    world.handler.fail_transiently("stripe:evt_1", 3);
+    let body = envelope("stripe:evt_1", "{}");
+    for receive_count in 1..=3 {
+        let reports = world.processor().process_batch(vec![record("m", body.clone(), receive_count)], DEADLINE).await;
+        let RecordOutcome::Retry { class, delay_seconds: Some(delay) } = &reports[0].outcome else {
+            panic!("{reports:?}")
+        };
+        assert_eq!(class, "ScriptedOutage");
+        assert!(*delay <= Backoff::new(2, 900).ceiling(receive_count), "{delay}");
+        let stored = world.store.record("stripe:evt_1").unwrap();
+        assert_eq!(stored.status, RecordStatus::Failed);
+        assert_eq!(stored.attempts, receive_count);
+        assert_eq!(stored.last_error.unwrap().class, "ScriptedOutage");
+    }
+    let reports = world.processor().process_batch(vec![record("m", body, 4)], DEADLINE).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::Processed]);
+    assert_eq!(world.handler.effects(), ["stripe:evt_1"]);
+    assert_eq!(world.visibility.changes().len(), 3);
+    assert!(world.dlq.messages().is_empty());
+}
+
+#[tokio::test]
+async fn growing_ceilings_show_in_the_delays_chosen() {
+    // Full jitter makes single delays random; their maxima over many draws follow the ceiling.
+    let world = World::new();
+    let mut max_by_count = Vec::new();
+    for receive_count in [1u32, 4, 8] {
+        let mut max = 0;
+        for i in 0..200 {
+            let id = format!("stripe:evt_{receive_count}_{i}");
+            world.handler.fail_transiently(&id, 1);
+            let reports =
+                world.processor().process_batch(vec![record("m", envelope(&id, "{}"), receive_count)], DEADLINE).await;
+            if let RecordOutcome::Retry { delay_seconds: Some(d), .. } = reports[0].outcome {
+                max = max.max(d);
+            }
+        }
+        max_by_count.push(max);
+    }
+    assert!(max_by_count[0] <= 2 && max_by_count[1] > 2 && max_by_count[2] > max_by_count[1], "{max_by_count:?}");
+}
+
+#[tokio::test]
+async fn permanent_failures_are_dead_lettered_with_their_error_and_not_retried() {
+    let world = World::new();
+    world.handler.fail_permanently("stripe:evt_poison");
+    let reports =
+        world.processor().process_batch(vec![record("m", envelope("stripe:evt_poison", "{}"), 1)], DEADLINE).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::DeadLettered { class: "ScriptedPoison".into() }]);
+    assert!(reports[0].outcome.acknowledged());
+    assert!(world.visibility.changes().is_empty());
+    let dead = world.dlq.messages();
+    let attributes: BTreeMap<_, _> = dead[0].attributes.iter().cloned().collect();
+    assert_eq!(attributes[attribute::EVENT_ID], "stripe:evt_poison");
+    assert_eq!(attributes[dead_letter_attribute::ERROR_MESSAGE], "this event always fails");
+    assert_eq!(world.store.record("stripe:evt_poison").unwrap().last_error.unwrap().class, "ScriptedPoison");
+}
+
+#[tokio::test]
+async fn a_dead_letter_that_cannot_be_sent_is_retried_not_acknowledged() {
+    let world = World::new();
+    world.dlq.fail(true);
+    let reports = world.processor().process_batch(vec![record("m", "garbage".into(), 1)], DEADLINE).await;
+    assert!(matches!(&reports[0].outcome, RecordOutcome::Retry { class, .. } if class == "DeadLetterSendFailed"));
+    assert!(!reports[0].outcome.acknowledged());
+}
+
+#[tokio::test]
+async fn a_different_payload_under_a_known_event_id_is_detected_and_dead_lettered() {
+    let world = World::new();
+    world.processor().process_batch(vec![record("m1", envelope("stripe:evt_1", "{\"a\":1}"), 1)], DEADLINE).await;
+    let reports =
+        world.processor().process_batch(vec![record("m2", envelope("stripe:evt_1", "{\"a\":2}"), 1)], DEADLINE).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::DeadLettered { class: "PayloadConflict".into() }]);
+    assert_eq!(world.handler.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_live_lock_is_never_acknowledged_and_a_crashed_one_is_taken_over_after_expiry() {
+    let world = World::new();
+    // An invocation claims the event and dies before completing (the claim is all it did).
+    let claim = world
+        .store
+        .claim(&ClaimRequest {
+            event_id: "stripe:evt_1".into(),
+            fingerprint: idempotency::fingerprint(b"{}"),
+            now_millis: NOW,
+            lock_expires_at_millis: idempotency::lock_expiry(DEADLINE),
+            expires_at: NOW / 1000 + 3600,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(claim, ClaimOutcome::Claimed(_)));
+
+    let body = envelope("stripe:evt_1", "{}");
+    let reports = world.processor_at(NOW + 1_000).process_batch(vec![record("m", body.clone(), 2)], NOW + 31_000).await;
+    let RecordOutcome::Retry { class, delay_seconds: Some(delay) } = &reports[0].outcome else { panic!("{reports:?}") };
+    assert_eq!(class, "InProgressElsewhere");
+    // It comes back when the dead invocation's lock would have expired.
+    assert_eq!(i64::from(*delay), (idempotency::lock_expiry(DEADLINE) - (NOW + 1_000)) / 1000);
+    assert!(world.handler.calls().is_empty());
+
+    let later = idempotency::lock_expiry(DEADLINE) + 1;
+    let reports = world.processor_at(later).process_batch(vec![record("m", body, 3)], later + 30_000).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::Processed]);
+    assert_eq!(world.store.record("stripe:evt_1").unwrap().attempts, 2);
+    assert_eq!(world.handler.effects(), ["stripe:evt_1"]);
+}
+
+#[tokio::test]
+async fn many_concurrent_deliveries_of_one_event_run_the_handler_once() {
+    let world = World::new();
+    let handler = ScriptedHandler::with_work(Duration::from_millis(20));
+    let processor = Arc::new(Processor::new(
+        world.store.clone(),
+        handler.clone(),
+        world.visibility.clone(),
+        world.dlq.clone(),
+        FixedClock(NOW),
+        ProcessorSettings::default(),
+    ));
+    let body = envelope("stripe:evt_1", "{}");
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let processor = processor.clone();
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            processor.process_batch(vec![record(&format!("m{i}"), body, 1)], DEADLINE).await.remove(0).outcome
+        }));
+    }
+    let mut processed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            RecordOutcome::Processed => processed += 1,
+            RecordOutcome::Duplicate | RecordOutcome::Retry { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(processed, 1);
+    assert_eq!(handler.calls(), ["stripe:evt_1"]);
+}
+
+#[tokio::test]
+async fn no_record_starts_inside_the_deadline_margin() {
+    let world = World::new();
+    let records =
+        vec![record("m1", envelope("stripe:evt_1", "{}"), 1), record("m2", envelope("stripe:evt_2", "{}"), 1)];
+    let reports = world.processor().process_batch(records, NOW + 4_999).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::NotStarted, RecordOutcome::NotStarted]);
+    assert!(reports.iter().all(|r| !r.outcome.acknowledged()));
+    assert!(world.handler.calls().is_empty());
+    assert_eq!(world.store.requests(), 0);
+}
