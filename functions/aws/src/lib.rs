@@ -4,10 +4,16 @@
 //! (`AWS_ENDPOINT_URL`, `AWS_REGION`, ...), so the same code talks to AWS or to the local
 //! emulator without knowing which.
 
+pub mod dynamo_events_sink;
+pub mod dynamo_idempotency_store;
 pub mod sdk;
 pub mod secrets_manager_sources;
 pub mod sqs_queue;
+pub mod sqs_visibility;
 
+pub use dynamo_events_sink::DynamoEventsSink;
+pub use dynamo_idempotency_store::DynamoIdempotencyStore;
 pub use sdk::{SdkTimeouts, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;
 pub use sqs_queue::SqsQueue;
+pub use sqs_visibility::SqsVisibility;

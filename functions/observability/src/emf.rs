@@ -26,7 +26,7 @@ impl Unit {
 pub struct MetricLine {
     namespace: String,
     dimensions: Vec<(String, String)>,
-    metrics: Vec<(String, f64, Unit)>,
+    metrics: Vec<(String, Value, Unit)>,
 }
 
 impl MetricLine {
@@ -42,7 +42,16 @@ impl MetricLine {
     }
 
     pub fn metric(mut self, name: &str, value: f64, unit: Unit) -> Self {
-        self.metrics.push((name.to_owned(), value, unit));
+        self.metrics.push((name.to_owned(), json!(value), unit));
+        self
+    }
+
+    /// Several observations of one metric in one line (EMF accepts an array of values).
+    /// Nothing is added when `values` is empty.
+    pub fn metric_values(mut self, name: &str, values: &[f64], unit: Unit) -> Self {
+        if !values.is_empty() {
+            self.metrics.push((name.to_owned(), json!(values), unit));
+        }
         self
     }
 
@@ -66,7 +75,7 @@ impl MetricLine {
             root.insert(name.clone(), Value::String(value.clone()));
         }
         for (name, value, _) in &self.metrics {
-            root.insert(name.clone(), json!(value));
+            root.insert(name.clone(), value.clone());
         }
         Value::Object(root).to_string()
     }
@@ -97,5 +106,17 @@ mod tests {
         assert_eq!(doc["Reason"], "unauthorized");
         assert_eq!(doc["Rejected"], 1.0);
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn several_values_render_as_an_array_and_none_are_left_out() {
+        let line = MetricLine::new("N")
+            .metric_values("Latency", &[1.5, 2.0], Unit::Milliseconds)
+            .metric_values("Empty", &[], Unit::Milliseconds)
+            .render(0);
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(doc["Latency"], json!([1.5, 2.0]));
+        assert!(doc.get("Empty").is_none());
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 1);
     }
 }

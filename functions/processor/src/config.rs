@@ -1,1 +1,117 @@
-//! placeholder
+//! The processor's configuration, read from the environment once at cold start.
+
+use std::time::Duration;
+
+use hookline_domain::backoff::{Backoff, MAX_VISIBILITY_TIMEOUT_SECONDS};
+
+use crate::processor::ProcessorSettings;
+
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    /// `HOOKLINE_QUEUE_URL`: the queue this function consumes (for retry delays).
+    pub queue_url: String,
+    /// `HOOKLINE_DLQ_URL`: where permanent failures go.
+    pub dead_letter_queue_url: String,
+    /// `HOOKLINE_IDEMPOTENCY_TABLE`.
+    pub idempotency_table: String,
+    /// `HOOKLINE_EVENTS_TABLE`: the default handler's table.
+    pub events_table: String,
+    /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
+    pub metrics_namespace: String,
+    pub settings: ProcessorSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessorConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} must be a whole number from {min} to {max}")]
+    OutOfRange { name: &'static str, min: u64, max: u64 },
+}
+
+impl ProcessorConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ProcessorConfigError> {
+        let required = |name: &'static str| {
+            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ProcessorConfigError::Missing(name))
+        };
+        let number = |name: &'static str, default: u64, min: u64, max: u64| match lookup(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|v| (min..=max).contains(v))
+                .ok_or(ProcessorConfigError::OutOfRange { name, min, max }),
+        };
+        let cap = number("HOOKLINE_BACKOFF_CAP_SECONDS", 900, 1, u64::from(MAX_VISIBILITY_TIMEOUT_SECONDS))?;
+        let base = number("HOOKLINE_BACKOFF_BASE_SECONDS", 2, 1, cap)?;
+        Ok(ProcessorConfig {
+            queue_url: required("HOOKLINE_QUEUE_URL")?,
+            dead_letter_queue_url: required("HOOKLINE_DLQ_URL")?,
+            idempotency_table: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
+            events_table: required("HOOKLINE_EVENTS_TABLE")?,
+            metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "Hookline".into()),
+            settings: ProcessorSettings {
+                max_concurrency: number("HOOKLINE_MAX_CONCURRENCY", 10, 1, 100)? as usize,
+                backoff: Backoff::new(base as u32, cap as u32),
+                completed_ttl: Duration::from_secs(number(
+                    "HOOKLINE_COMPLETED_TTL_SECONDS",
+                    hookline_domain::idempotency::DEFAULT_COMPLETED_TTL_SECONDS,
+                    3600,
+                    365 * 24 * 3600,
+                )?),
+                deadline_margin: Duration::from_millis(number("HOOKLINE_DEADLINE_MARGIN_MILLIS", 5_000, 0, 600_000)?),
+            },
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ProcessorConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(extra: &[(&str, &str)]) -> Result<ProcessorConfig, ProcessorConfigError> {
+        let mut vars: HashMap<String, String> = [
+            ("HOOKLINE_QUEUE_URL", "q"),
+            ("HOOKLINE_DLQ_URL", "d"),
+            ("HOOKLINE_IDEMPOTENCY_TABLE", "i"),
+            ("HOOKLINE_EVENTS_TABLE", "e"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ProcessorConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.settings.max_concurrency, 10);
+        assert_eq!(config.settings.backoff, Backoff::new(2, 900));
+        assert_eq!(config.settings.completed_ttl, Duration::from_secs(7 * 24 * 3600));
+    }
+
+    #[test]
+    fn out_of_range_values_fail_at_cold_start() {
+        for (name, value) in [
+            ("HOOKLINE_MAX_CONCURRENCY", "0"),
+            ("HOOKLINE_BACKOFF_CAP_SECONDS", "50000"),
+            ("HOOKLINE_COMPLETED_TTL_SECONDS", "60"),
+            ("HOOKLINE_BACKOFF_BASE_SECONDS", "x"),
+        ] {
+            assert!(matches!(config(&[(name, value)]), Err(ProcessorConfigError::OutOfRange { .. })), "{name}");
+        }
+        assert!(matches!(
+            config(&[("HOOKLINE_BACKOFF_CAP_SECONDS", "10"), ("HOOKLINE_BACKOFF_BASE_SECONDS", "11")]),
+            Err(ProcessorConfigError::OutOfRange { .. })
+        ));
+    }
+}

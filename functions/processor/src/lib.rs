@@ -10,5 +10,6 @@ pub mod outcome;
 pub mod processor;
 pub mod sqs_event;
 
+pub use config::ProcessorConfig;
 pub use outcome::RecordOutcome;
 pub use processor::{InboundRecord, Processor, ProcessorSettings};

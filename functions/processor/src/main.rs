@@ -1,7 +1,43 @@
-//! Skeleton: this function is built in a later issue. It exists so the workspace, the
-//! template and the local stack already know its name.
+//! Cold start: logging, configuration and AWS clients, once; then one batch per invocation.
 
-fn main() {
-    eprintln!("not implemented yet");
-    std::process::exit(1);
+use anyhow::Context;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQueue, SqsVisibility, load_sdk_config};
+use hookline_observability::init_json_logging;
+use hookline_ports::{Clock, SystemClock};
+use hookline_processor::metrics::batch_metrics;
+use hookline_processor::sqs_event::{batch_response, inbound_records};
+use hookline_processor::{Processor, ProcessorConfig};
+use lambda_runtime::{LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_json_logging();
+    let config = ProcessorConfig::from_env().context("processor configuration")?;
+    let sdk = load_sdk_config(SdkTimeouts::default()).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = DynamoIdempotencyStore::new(dynamodb.clone(), &config.idempotency_table);
+    let processor = Processor::new(
+        store.clone(),
+        DynamoEventsSink::new(dynamodb, &config.events_table, store),
+        SqsVisibility::new(sqs.clone(), &config.queue_url),
+        SqsQueue::new(sqs, &config.dead_letter_queue_url),
+        SystemClock,
+        config.settings,
+    );
+    let namespace = config.metrics_namespace;
+
+    run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let (processor, namespace) = (&processor, namespace.as_str());
+        async move {
+            let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            let records = inbound_records(event.payload)?;
+            let reports = processor.process_batch(records, deadline).await;
+            batch_metrics(namespace, &reports).emit(SystemClock.now_unix_millis());
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(batch_response(&reports))
+        }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!(e))
 }

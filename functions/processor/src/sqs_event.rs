@@ -1,1 +1,81 @@
-//! placeholder
+//! Lambda's SQS event in, its partial batch response out.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+
+use crate::processor::{InboundRecord, RecordReport};
+
+/// A record Lambda delivered that cannot be processed at all (no message id): it cannot be
+/// reported either, so the whole batch must fail for it to be retried.
+#[derive(Debug, thiserror::Error)]
+#[error("an SQS record has no messageId; failing the whole batch so that nothing is lost")]
+pub struct UnidentifiableRecord;
+
+/// Converts the event's records. Missing receipt handles or bodies become empty strings:
+/// such a record then fails on its own (as a malformed envelope), never silently.
+pub fn inbound_records(event: SqsEvent) -> Result<Vec<InboundRecord>, UnidentifiableRecord> {
+    event.records.into_iter().map(inbound_record).collect()
+}
+
+fn inbound_record(message: SqsMessage) -> Result<InboundRecord, UnidentifiableRecord> {
+    let message_id = message.message_id.filter(|id| !id.is_empty()).ok_or(UnidentifiableRecord)?;
+    let receive_count =
+        message.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
+    Ok(InboundRecord {
+        message_id,
+        receipt_handle: message.receipt_handle.unwrap_or_default(),
+        body: message.body.unwrap_or_default(),
+        receive_count,
+    })
+}
+
+/// Lists exactly the records that were not acknowledged.
+pub fn batch_response(reports: &[RecordReport]) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = reports
+        .iter()
+        .filter(|report| !report.outcome.acknowledged())
+        .map(|report| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = report.message_id.clone();
+            failure
+        })
+        .collect();
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::RecordOutcome;
+
+    const GOOD_BATCH: &str = include_str!("../../../events/processor/good-batch.json");
+
+    #[test]
+    fn reads_the_sample_batch() {
+        let event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        let records = inbound_records(event).unwrap();
+        assert_eq!(records.len(), 3);
+        assert!(records.iter().all(|r| !r.receipt_handle.is_empty() && r.receive_count >= 1));
+    }
+
+    #[test]
+    fn only_unacknowledged_records_are_reported() {
+        let report = |id: &str, outcome| RecordReport { message_id: id.into(), outcome, handler_millis: None };
+        let response = batch_response(&[
+            report("a", RecordOutcome::Processed),
+            report("b", RecordOutcome::Retry { class: "X".into(), delay_seconds: Some(3) }),
+            report("c", RecordOutcome::Duplicate),
+            report("d", RecordOutcome::DeadLettered { class: "Y".into() }),
+            report("e", RecordOutcome::NotStarted),
+        ]);
+        let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(ids, ["b", "e"]);
+    }
+
+    #[test]
+    fn a_record_without_message_id_fails_the_batch() {
+        let mut event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        event.records[1].message_id = None;
+        assert!(inbound_records(event).is_err());
+    }
+}
