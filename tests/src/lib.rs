@@ -92,3 +92,30 @@ pub async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
         .unwrap();
     output.attributes.unwrap_or_default().values().map(|v| v.parse::<u64>().unwrap()).sum()
 }
+
+/// A fresh on-demand table keyed by `event_id` (S), as the template declares them.
+pub async fn create_event_table(dynamodb: &aws_sdk_dynamodb::Client, prefix: &str) -> String {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let name = unique_name(prefix);
+    dynamodb
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("event_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("event_id").key_type(KeyType::Hash).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// Number of items in a table (small test tables only).
+pub async fn item_count(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
+    dynamodb.scan().table_name(table).send().await.unwrap().items.unwrap_or_default().len()
+}
