@@ -5,6 +5,7 @@
 //! AWS adapters in.
 
 pub mod config;
+pub mod deadline;
 pub mod metrics;
 pub mod outcome;
 pub mod processor;

@@ -5,6 +5,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQueue, SqsVisibility, load_sdk_config};
 use hookline_observability::init_json_logging;
 use hookline_ports::{Clock, SystemClock};
+use hookline_processor::deadline::effective_deadline;
 use hookline_processor::metrics::batch_metrics;
 use hookline_processor::sqs_event::{batch_response, inbound_records};
 use hookline_processor::{Processor, ProcessorConfig};
@@ -31,7 +32,9 @@ async fn main() -> anyhow::Result<()> {
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (processor, namespace) = (&processor, namespace.as_str());
         async move {
-            let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+            let now = SystemClock.now_unix_millis();
+            let deadline = effective_deadline(event.context.deadline, now);
+            tracing::debug!(remaining_ms = deadline - now, "batch received");
             let records = inbound_records(event.payload)?;
             let reports = processor.process_batch(records, deadline).await;
             batch_metrics(namespace, &reports).emit(SystemClock.now_unix_millis());

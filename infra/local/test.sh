@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: tools, emulator, resources, functions, tests.
+# Uses its own ports and stack name, so it runs beside a `make dev` stack.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export HOOKLINE_MOTO_PORT=${HOOKLINE_TEST_MOTO_PORT:-4567}
+export HOOKLINE_WATCH_PORT=${HOOKLINE_TEST_WATCH_PORT:-9001}
+env_file=.hookline/test.env
+
+infra/local/bootstrap.sh
+export PATH="$root/.venv/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build (workspace, all targets)"
+cargo build --workspace --all-targets --locked
+
+cleanup() {
+  infra/local/functions.sh stop || true
+  infra/local/moto.sh stop || true
+}
+trap cleanup EXIT
+
+step "local AWS emulator on 127.0.0.1:$HOOKLINE_MOTO_PORT"
+infra/local/moto.sh start
+infra/local/moto.sh reset >/dev/null
+export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
+.venv/bin/python infra/local/provision.py --stack-name hookline-test --env-file "$env_file" \
+  --secret-value SourcesSecret=infra/local/sources.json \
+  --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
+  --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
+
+step "functions under cargo lambda watch on 127.0.0.1:$HOOKLINE_WATCH_PORT"
+infra/local/functions.sh start "$env_file"
+
+step "infrastructure script tests"
+.venv/bin/python -m unittest discover -s infra/local -p 'test_*.py'
+
+step "cargo test (unit, integration against the emulator, samples through cargo lambda)"
+set -a
+# shellcheck disable=SC1090
+. "$env_file"
+set +a
+cargo test --workspace --locked

@@ -1,0 +1,660 @@
+"""Tests of infra/local/provision.py, moto.sh and template.yaml (stdlib unittest).
+
+Run from the repo root:
+    .venv/bin/python -m unittest discover -s infra/local -p 'test_*.py'
+
+The end-to-end tests start their own moto server through moto.sh on port
+$HOOKLINE_TEST_MOTO_PORT (default 4599) with a private run dir, and stop it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+import provision  # noqa: E402
+from provision import (  # noqa: E402
+    Context,
+    ProvisionError,
+    ResolvedResource,
+    Unresolvable,
+    creation_order,
+    env_lines,
+    function_environment,
+    load_template,
+    references,
+    resolve,
+    upper_snake,
+    write_env_file,
+)
+
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+SOURCES_JSON = HERE / "sources.json"
+MOTO_SH = HERE / "moto.sh"
+
+SMALL_TEMPLATE = textwrap.dedent(
+    """\
+    Parameters:
+      Env:
+        Type: String
+        Default: dev
+      Count:
+        Type: Number
+        Default: 5
+      NoDefault:
+        Type: String
+      Names:
+        Type: CommaDelimitedList
+        Default: "a, b,c"
+    Conditions:
+      IsProd: !Equals [!Ref Env, prod]
+      NotProd: !Not [!Condition IsProd]
+    Mappings:
+      Sizes:
+        dev: {Memory: 128}
+        prod: {Memory: 1024}
+    Resources:
+      Queue:
+        Type: AWS::SQS::Queue
+        Properties:
+          QueueName: !Sub "${AWS::StackName}-q"
+      Fn:
+        Type: AWS::Serverless::Function
+    """
+)
+
+
+def small_context(**kwargs) -> Context:
+    ctx = Context(template=load_template(SMALL_TEMPLATE), stack_name="st", account_id="111122223333", **kwargs)
+    ctx.resources["Queue"] = ResolvedResource(
+        ref="http://127.0.0.1:1/111122223333/st-q",
+        attributes={"Arn": "arn:aws:sqs:us-east-1:111122223333:st-q", "QueueName": "st-q"},
+    )
+    return ctx
+
+
+class TagLoaderTest(unittest.TestCase):
+    def test_short_tags_become_long_form(self):
+        doc = load_template(
+            textwrap.dedent(
+                """\
+                Resources:
+                  R:
+                    Type: X
+                    Properties:
+                      A: !Ref Thing
+                      B: !GetAtt Queue.Arn
+                      C: !GetAtt [Queue, QueueName]
+                      D: !Sub "${AWS::StackName}-x"
+                      E: !Sub ["${P}-y", {P: !Ref Thing}]
+                      F: !FindInMap [Map, !Ref Env, Key]
+                      G: !If [Cond, !Join [",", [a, b]], !Ref AWS::NoValue]
+                      H: !Base64 text
+                      I: !Select [0, !Split [",", "a,b"]]
+                      J: !Condition Cond
+                      K: !GetAtt Table.StreamArn
+                """
+            )
+        )
+        p = doc["Resources"]["R"]["Properties"]
+        self.assertEqual(p["A"], {"Ref": "Thing"})
+        self.assertEqual(p["B"], {"Fn::GetAtt": ["Queue", "Arn"]})
+        self.assertEqual(p["C"], {"Fn::GetAtt": ["Queue", "QueueName"]})
+        self.assertEqual(p["D"], {"Fn::Sub": "${AWS::StackName}-x"})
+        self.assertEqual(p["E"], {"Fn::Sub": ["${P}-y", {"P": {"Ref": "Thing"}}]})
+        self.assertEqual(p["F"], {"Fn::FindInMap": ["Map", {"Ref": "Env"}, "Key"]})
+        self.assertEqual(
+            p["G"], {"Fn::If": ["Cond", {"Fn::Join": [",", ["a", "b"]]}, {"Ref": "AWS::NoValue"}]}
+        )
+        self.assertEqual(p["H"], {"Fn::Base64": "text"})
+        self.assertEqual(p["I"], {"Fn::Select": [0, {"Fn::Split": [",", "a,b"]}]})
+        self.assertEqual(p["J"], {"Condition": "Cond"})
+        self.assertEqual(p["K"], {"Fn::GetAtt": ["Table", "StreamArn"]})
+
+    def test_dates_stay_text_and_json_loads(self):
+        doc = load_template('{"Resources": {"R": {"Type": "X", "Properties": {"Version": "2012-10-17"}}}}')
+        self.assertEqual(doc["Resources"]["R"]["Properties"]["Version"], "2012-10-17")
+        doc = load_template("Resources:\n  R:\n    Type: X\n    Properties:\n      Version: 2012-10-17\n")
+        self.assertEqual(doc["Resources"]["R"]["Properties"]["Version"], "2012-10-17")
+
+    def test_bad_getatt_and_missing_resources(self):
+        import yaml
+
+        with self.assertRaises(yaml.YAMLError):
+            load_template("Resources:\n  R:\n    Type: X\n    Properties: {A: !GetAtt NoDot}\n")
+        with self.assertRaises(ProvisionError):
+            load_template("Parameters: {}\n")
+
+    def test_loads_the_real_template(self):
+        doc = load_template(TEMPLATE_PATH)
+        self.assertEqual(doc["Transform"], "AWS::Serverless-2016-10-31")
+        self.assertEqual(
+            set(doc["Resources"]),
+            {
+                "SourcesSecret",
+                "MainQueue",
+                "DeadLetterQueue",
+                "ParkingQueue",
+                "IdempotencyTable",
+                "EventsTable",
+                "IngestFunction",
+                "ProcessorFunction",
+                "WebhookApi",
+            },
+        )
+        self.assertEqual(
+            doc["Resources"]["MainQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"],
+            {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        )
+
+
+class ResolveTest(unittest.TestCase):
+    def test_ref_parameters_defaults_and_overrides(self):
+        ctx = small_context()
+        self.assertEqual(resolve({"Ref": "Env"}, ctx), "dev")
+        self.assertEqual(resolve({"Ref": "Count"}, ctx), "5")  # Ref hands numbers out as text
+        self.assertEqual(resolve({"Ref": "Names"}, ctx), ["a", "b", "c"])
+        ctx = small_context(overrides={"Env": "prod", "NoDefault": "given"})
+        self.assertEqual(resolve({"Ref": "Env"}, ctx), "prod")
+        self.assertEqual(resolve({"Ref": "NoDefault"}, ctx), "given")
+
+    def test_parameter_without_default_needs_override(self):
+        with self.assertRaisesRegex(Unresolvable, "--param NoDefault="):
+            resolve({"Ref": "NoDefault"}, small_context())
+
+    def test_pseudo_parameters(self):
+        ctx = small_context()
+        self.assertEqual(resolve({"Ref": "AWS::StackName"}, ctx), "st")
+        self.assertEqual(resolve({"Ref": "AWS::Region"}, ctx), "us-east-1")
+        self.assertEqual(resolve({"Ref": "AWS::AccountId"}, ctx), "111122223333")
+        self.assertEqual(resolve({"Ref": "AWS::Partition"}, ctx), "aws")
+
+    def test_ref_and_getatt_of_resources(self):
+        ctx = small_context()
+        self.assertEqual(resolve({"Ref": "Queue"}, ctx), "http://127.0.0.1:1/111122223333/st-q")
+        self.assertEqual(resolve({"Fn::GetAtt": ["Queue", "Arn"]}, ctx), "arn:aws:sqs:us-east-1:111122223333:st-q")
+        self.assertEqual(resolve({"Fn::GetAtt": "Queue.QueueName"}, ctx), "st-q")
+        with self.assertRaisesRegex(Unresolvable, "unknown attribute"):
+            resolve({"Fn::GetAtt": ["Queue", "Nope"]}, ctx)
+        with self.assertRaisesRegex(Unresolvable, "not created in the emulator"):
+            resolve({"Ref": "Fn"}, ctx)
+        with self.assertRaisesRegex(Unresolvable, "no such parameter or resource"):
+            resolve({"Ref": "Ghost"}, ctx)
+
+    def test_sub(self):
+        ctx = small_context()
+        self.assertEqual(
+            resolve({"Fn::Sub": "${AWS::StackName}/${AWS::Region}/${AWS::AccountId}/${Env}/${Queue.Arn}/${Queue}"}, ctx),
+            "st/us-east-1/111122223333/dev/arn:aws:sqs:us-east-1:111122223333:st-q/http://127.0.0.1:1/111122223333/st-q",
+        )
+        self.assertEqual(resolve({"Fn::Sub": "keep ${!Literal} and {source}"}, ctx), "keep ${Literal} and {source}")
+        self.assertEqual(
+            resolve({"Fn::Sub": ["${Name}-${Env}", {"Name": {"Ref": "AWS::StackName"}}]}, ctx), "st-dev"
+        )
+        with self.assertRaises(Unresolvable):
+            resolve({"Fn::Sub": "${Fn}"}, ctx)
+
+    def test_join_select_split_findinmap(self):
+        ctx = small_context()
+        self.assertEqual(resolve({"Fn::Join": ["-", ["a", {"Ref": "Env"}, 3]]}, ctx), "a-dev-3")
+        self.assertEqual(resolve({"Fn::Select": ["1", {"Fn::Split": [",", "x,y,z"]}]}, ctx), "y")
+        self.assertEqual(resolve({"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Memory"]}, ctx), "128")
+        with self.assertRaises(Unresolvable):
+            resolve({"Fn::FindInMap": ["Sizes", "staging", "Memory"]}, ctx)
+        with self.assertRaisesRegex(Unresolvable, "not supported"):
+            resolve({"Fn::ImportValue": "x"}, ctx)
+
+    def test_conditions_if_and_novalue(self):
+        ctx = small_context()
+        value = {
+            "A": {"Fn::If": ["IsProd", "big", "small"]},
+            "B": {"Fn::If": ["IsProd", "x", {"Ref": "AWS::NoValue"}]},
+            "C": ["keep", {"Ref": "AWS::NoValue"}],
+            "D": {"Fn::If": ["NotProd", {"Fn::Sub": "${Env}!"}, "no"]},
+        }
+        self.assertEqual(resolve(value, ctx), {"A": "small", "C": ["keep"], "D": "dev!"})
+        ctx = small_context(overrides={"Env": "prod"})
+        self.assertEqual(resolve(value, ctx), {"A": "big", "B": "x", "C": ["keep"], "D": "no"})
+
+    def test_resolve_does_not_mutate_its_input(self):
+        value = {"L": [{"Ref": "Env"}], "M": {"N": {"Ref": "Count"}}}
+        before = json.dumps(value, sort_keys=True)
+        resolve(value, small_context())
+        self.assertEqual(json.dumps(value, sort_keys=True), before)
+
+    def test_visibility_timeout_is_six_times_processor_timeout(self):
+        template = load_template(TEMPLATE_PATH)
+        allowed = template["Parameters"]["ProcessorTimeout"]["AllowedValues"]
+        prop = template["Resources"]["MainQueue"]["Properties"]["VisibilityTimeout"]
+        for timeout in allowed:
+            ctx = Context(template=template, overrides={"ProcessorTimeout": str(timeout)})
+            self.assertEqual(resolve(prop, ctx), str(6 * int(timeout)), f"ProcessorTimeout={timeout}")
+        self.assertEqual(resolve(prop, Context(template=template)), "180")
+
+
+class DependencyOrderTest(unittest.TestCase):
+    def test_references(self):
+        self.assertEqual(
+            references({"A": {"Fn::Sub": "${AWS::Region}-${Q.Arn}-${!Skip}-${Local}"}, "B": [{"Ref": "P"}]})
+            - {"Local"},
+            {"AWS::Region", "Q", "P"},
+        )
+        self.assertEqual(references({"Fn::Sub": ["${Local}", {"Local": {"Ref": "X"}}]}), {"X"})
+        self.assertEqual(references({"Fn::GetAtt": "T.StreamArn"}), {"T"})
+
+    def test_real_template_creates_targets_first(self):
+        template = load_template(TEMPLATE_PATH)
+        order = creation_order(template, ["SourcesSecret", "MainQueue", "DeadLetterQueue", "ParkingQueue"])
+        self.assertLess(order.index("ParkingQueue"), order.index("DeadLetterQueue"))
+        self.assertLess(order.index("DeadLetterQueue"), order.index("MainQueue"))
+        self.assertEqual(sorted(order), ["DeadLetterQueue", "MainQueue", "ParkingQueue", "SourcesSecret"])
+
+    def test_template_order_breaks_ties_and_dependson_counts(self):
+        template = load_template(
+            textwrap.dedent(
+                """\
+                Resources:
+                  C: {Type: T, Properties: {X: !Ref B}}
+                  A: {Type: T, DependsOn: C}
+                  B: {Type: T}
+                  D: {Type: T}
+                """
+            )
+        )
+        self.assertEqual(creation_order(template), ["B", "C", "A", "D"])
+
+    def test_cycle_is_an_error(self):
+        template = load_template(
+            "Resources:\n  A: {Type: T, Properties: {X: !GetAtt B.Arn}}\n  B: {Type: T, Properties: {X: !Ref A}}\n"
+        )
+        with self.assertRaisesRegex(ProvisionError, "cycle"):
+            creation_order(template)
+
+
+class EnvFileTest(unittest.TestCase):
+    def test_upper_snake(self):
+        self.assertEqual(upper_snake("DeadLetterQueue"), "DEAD_LETTER_QUEUE")
+        self.assertEqual(upper_snake("MainQueue"), "MAIN_QUEUE")
+        self.assertEqual(upper_snake("SQSQueue2"), "SQS_QUEUE2")
+        self.assertEqual(upper_snake("DedupTableV2"), "DEDUP_TABLE_V2")
+
+    def test_function_environment_merges_globals(self):
+        template = load_template(
+            textwrap.dedent(
+                """\
+                Globals:
+                  Function:
+                    Environment:
+                      Variables: {RUST_LOG: warn, SHARED: !Sub "${AWS::StackName}"}
+                Resources:
+                  Q: {Type: AWS::SQS::Queue}
+                  A:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Environment:
+                        Variables: {RUST_LOG: info, QUEUE: !Ref Q, API: !Ref Api}
+                  B:
+                    Type: AWS::Lambda::Function
+                    Properties:
+                      Environment: {Variables: {ONLY_B: "1"}}
+                  Api: {Type: AWS::Serverless::HttpApi}
+                """
+            )
+        )
+        ctx = Context(template=template, stack_name="st")
+        ctx.resources["Q"] = ResolvedResource(ref="http://q", attributes={})
+        notes: list[str] = []
+        env = function_environment(ctx, warn=notes.append)
+        self.assertEqual(env, {"RUST_LOG": "info", "SHARED": "st", "QUEUE": "http://q", "ONLY_B": "1"})
+        self.assertEqual(len(notes), 1)
+        self.assertIn("API", notes[0])
+
+    def test_real_template_environment(self):
+        ctx = Context(template=load_template(TEMPLATE_PATH))
+        ctx.resources["MainQueue"] = ResolvedResource(ref="http://127.0.0.1:4566/123456789012/hookline-local-main")
+        ctx.resources["SourcesSecret"] = ResolvedResource(ref="arn:secret")
+        ctx.resources["DeadLetterQueue"] = ResolvedResource(ref="http://127.0.0.1:4566/123456789012/hookline-local-dlq")
+        ctx.resources["IdempotencyTable"] = ResolvedResource(ref="hookline-local-idempotency")
+        ctx.resources["EventsTable"] = ResolvedResource(ref="hookline-local-events")
+        self.assertEqual(
+            function_environment(ctx, warn=self.fail),
+            {
+                "HOOKLINE_QUEUE_URL": "http://127.0.0.1:4566/123456789012/hookline-local-main",
+                "HOOKLINE_SOURCES_SECRET_ID": "arn:secret",
+                "HOOKLINE_SOURCES_TTL_SECONDS": "60",
+                "HOOKLINE_DLQ_URL": "http://127.0.0.1:4566/123456789012/hookline-local-dlq",
+                "HOOKLINE_IDEMPOTENCY_TABLE": "hookline-local-idempotency",
+                "HOOKLINE_EVENTS_TABLE": "hookline-local-events",
+                "HOOKLINE_MAX_CONCURRENCY": "10",
+                "HOOKLINE_COMPLETED_TTL_SECONDS": "604800",
+                "HOOKLINE_BACKOFF_BASE_SECONDS": "2",
+                "HOOKLINE_BACKOFF_CAP_SECONDS": "900",
+                "RUST_LOG": "info",
+            },
+        )
+
+    def test_lines_order_and_overrides(self):
+        lines = env_lines(
+            "http://127.0.0.1:4599",
+            "us-east-1",
+            {"HOOKLINE_QUEUE_URL": "http://q", "RUST_LOG": "info"},
+            {"DeadLetterQueue": ResolvedResource(ref="http://dlq"), "SourcesSecret": ResolvedResource(ref="arn:s")},
+            {"RUST_LOG": "debug", "EXTRA": "a=b"},
+        )
+        self.assertEqual(
+            lines,
+            [
+                "AWS_ENDPOINT_URL=http://127.0.0.1:4599",
+                "AWS_REGION=us-east-1",
+                "AWS_ACCESS_KEY_ID=test",
+                "AWS_SECRET_ACCESS_KEY=test",
+                "HOOKLINE_QUEUE_URL=http://q",
+                "HOOKLINE_RESOURCE_DEAD_LETTER_QUEUE=http://dlq",
+                "HOOKLINE_RESOURCE_SOURCES_SECRET=arn:s",
+                "RUST_LOG=debug",
+                "EXTRA=a=b",
+            ],
+        )
+        with self.assertRaises(ProvisionError):
+            env_lines("u", "r", {"BAD": "two\nlines"}, {}, {})
+        with self.assertRaises(ProvisionError):
+            env_lines("u", "r", {}, {}, {"not-a-name": "x"})
+
+    def test_written_file_is_plain_and_sourceable(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "sub" / "local.env"
+            write_env_file(path, ["A=http://127.0.0.1:1/x", "B=arn:aws:secretsmanager:us-east-1:1:secret:s-AbC"])
+            body = path.read_text()
+            for line in body.splitlines():
+                if line.startswith("#"):
+                    continue
+                self.assertRegex(line, r"^[A-Z_][A-Z0-9_]*=[^'\"]*$")
+                self.assertFalse(line.startswith("export"))
+            out = subprocess.run(
+                ["bash", "-c", 'set -a; . "$1"; printf "%s|%s" "$A" "$B"', "_", str(path)],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            self.assertEqual(out, "http://127.0.0.1:1/x|arn:aws:secretsmanager:us-east-1:1:secret:s-AbC")
+
+
+class TemplateStaticTest(unittest.TestCase):
+    """What the emulator cannot check (RedriveAllowPolicy, IAM) is checked on the template."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template(TEMPLATE_PATH)
+        cls.resources = cls.template["Resources"]
+
+    def test_redrive_allow_policies(self):
+        ctx = Context(template=self.template, stack_name="st", account_id="111122223333")
+        dlq = resolve(self.resources["DeadLetterQueue"]["Properties"]["RedriveAllowPolicy"], ctx)
+        self.assertEqual(
+            dlq, {"redrivePermission": "byQueue", "sourceQueueArns": ["arn:aws:sqs:us-east-1:111122223333:st-main"]}
+        )
+        parking = resolve(self.resources["ParkingQueue"]["Properties"]["RedriveAllowPolicy"], ctx)
+        self.assertEqual(
+            parking, {"redrivePermission": "byQueue", "sourceQueueArns": ["arn:aws:sqs:us-east-1:111122223333:st-dlq"]}
+        )
+        # The ARNs must name the queues the template creates.
+        self.assertEqual(resolve(self.resources["MainQueue"]["Properties"]["QueueName"], ctx), "st-main")
+        self.assertEqual(resolve(self.resources["DeadLetterQueue"]["Properties"]["QueueName"], ctx), "st-dlq")
+
+    def test_queues(self):
+        for lid in ("MainQueue", "DeadLetterQueue", "ParkingQueue"):
+            self.assertEqual(self.resources[lid]["Properties"]["MessageRetentionPeriod"], 1209600, lid)
+        self.assertEqual(
+            self.resources["DeadLetterQueue"]["Properties"]["RedrivePolicy"],
+            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": 3},
+        )
+        self.assertEqual(
+            self.resources["MainQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], {"Ref": "MaxReceiveCount"}
+        )
+
+    def test_ingest_policies_are_least_privilege(self):
+        policies = self.resources["IngestFunction"]["Properties"]["Policies"]
+        statements = [s for p in policies for s in p["Statement"]]
+        self.assertEqual(
+            {(s["Action"], json.dumps(s["Resource"], sort_keys=True)) for s in statements},
+            {
+                ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["MainQueue", "Arn"]})),
+                ("secretsmanager:GetSecretValue", json.dumps({"Ref": "SourcesSecret"})),
+            },
+        )
+        self.assertNotIn("*", json.dumps(policies))
+
+    def test_function_defaults(self):
+        fn = self.template["Globals"]["Function"]
+        self.assertEqual(fn["Runtime"], "provided.al2023")
+        self.assertEqual(fn["Architectures"], [{"Ref": "Architecture"}])
+        self.assertEqual(fn["LoggingConfig"], {"LogFormat": "JSON"})
+        ingest = self.resources["IngestFunction"]
+        self.assertEqual(ingest["Metadata"], {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "ingest"}})
+        event = ingest["Properties"]["Events"]["Webhook"]
+        self.assertEqual(event["Properties"]["ApiId"], {"Ref": "WebhookApi"})
+        self.assertEqual((event["Properties"]["Method"], event["Properties"]["Path"]), ("ANY", "/webhooks/{source}"))
+        processor = self.resources["ProcessorFunction"]
+        self.assertEqual(processor["Metadata"]["BuildProperties"], {"Binary": "processor"})
+        sqs = processor["Properties"]["Events"]["MainQueue"]["Properties"]
+        self.assertEqual(sqs["Queue"], {"Fn::GetAtt": ["MainQueue", "Arn"]})
+        self.assertEqual(sqs["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertIn("MaximumConcurrency", sqs["ScalingConfig"])
+
+
+def _moto(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(MOTO_SH), action], env=env, capture_output=True, text=True, timeout=60)
+
+
+@unittest.skipUnless(shutil.which("curl"), "curl is needed by moto.sh")
+class EndToEndTest(unittest.TestCase):
+    """Provision into a real moto server started by moto.sh on a spare port."""
+
+    port = os.environ.get("HOOKLINE_TEST_MOTO_PORT", "4599")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="hookline-e2e-"))
+        cls.env = {**os.environ, "HOOKLINE_MOTO_PORT": cls.port, "HOOKLINE_RUN_DIR": str(cls.tmp / "run")}
+        cls.endpoint = f"http://127.0.0.1:{cls.port}"
+        cls.env["AWS_ENDPOINT_URL"] = cls.endpoint
+        started = _moto("start", cls.env)
+        if started.returncode != 0:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise RuntimeError(f"moto.sh start failed:\n{started.stdout}{started.stderr}")
+
+    @classmethod
+    def tearDownClass(cls):
+        stopped = _moto("stop", cls.env)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        if stopped.returncode != 0:
+            raise RuntimeError(f"moto.sh stop failed:\n{stopped.stderr}")
+
+    def setUp(self):
+        reset = _moto("reset", self.env)
+        self.assertEqual(reset.returncode, 0, reset.stderr)
+
+    def client(self, service: str):
+        return provision.boto3_session_factory(self.endpoint, "us-east-1")(service)
+
+    def run_provision(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, str(HERE / "provision.py"), *args],
+            env=self.env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+        )
+        self.assertEqual(result.returncode, 0, f"provision failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def test_status_answers(self):
+        status = _moto("status", self.env)
+        self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+        self.assertIn(f"running on {self.endpoint}", status.stdout)
+
+    def test_provision_template_twice(self):
+        env_file = self.tmp / "local.env"
+        common = ["--stack-name", "e2e", "--env-file", str(env_file), "--extra", "HOOKLINE_EXTRA=yes"]
+        first = self.run_provision(*common, "--secret-value", f"SourcesSecret={SOURCES_JSON}")
+        self.assertIn("created   MainQueue", first)
+        self.assertIn("skip       IngestFunction (AWS::Serverless::Function)", first)
+        self.assertIn("RedriveAllowPolicy skipped", first)
+
+        sqs = self.client("sqs")
+        urls = {q: sqs.get_queue_url(QueueName=f"e2e-{q}")["QueueUrl"] for q in ("main", "dlq", "parking")}
+        attrs = {
+            q: sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"] for q, u in urls.items()
+        }
+        self.assertEqual(
+            json.loads(attrs["main"]["RedrivePolicy"]),
+            {"deadLetterTargetArn": attrs["dlq"]["QueueArn"], "maxReceiveCount": 5},
+        )
+        self.assertEqual(
+            json.loads(attrs["dlq"]["RedrivePolicy"]),
+            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 3},
+        )
+        self.assertNotIn("RedrivePolicy", attrs["parking"])
+        self.assertEqual(attrs["main"]["VisibilityTimeout"], "180")
+        for q in attrs:
+            self.assertEqual(attrs[q]["MessageRetentionPeriod"], "1209600", q)
+
+        # The template's RedriveAllowPolicy ARN (built by hand to avoid a cycle) is the real one.
+        ctx = Context(template=load_template(TEMPLATE_PATH), stack_name="e2e", account_id="123456789012")
+        rap = resolve(load_template(TEMPLATE_PATH)["Resources"]["DeadLetterQueue"]["Properties"]["RedriveAllowPolicy"], ctx)
+        self.assertEqual(rap["sourceQueueArns"], [attrs["main"]["QueueArn"]])
+
+        sm = self.client("secretsmanager")
+        self.assertEqual(sm.get_secret_value(SecretId="e2e-sources")["SecretString"], SOURCES_JSON.read_text())
+        arn = sm.describe_secret(SecretId="e2e-sources")["ARN"]
+
+        env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if not line.startswith("#"))
+        self.assertEqual(env["AWS_ENDPOINT_URL"], self.endpoint)
+        self.assertEqual(env["AWS_REGION"], "us-east-1")
+        self.assertEqual(env["HOOKLINE_QUEUE_URL"], urls["main"])
+        self.assertEqual(env["HOOKLINE_SOURCES_SECRET_ID"], arn)
+        self.assertEqual(env["HOOKLINE_SOURCES_TTL_SECONDS"], "60")
+        self.assertEqual(env["HOOKLINE_RESOURCE_DEAD_LETTER_QUEUE"], urls["dlq"])
+        self.assertEqual(env["HOOKLINE_RESOURCE_SOURCES_SECRET"], arn)
+        self.assertEqual(list(env)[-1], "HOOKLINE_EXTRA")
+
+        # Second run: same value -> nothing new; changed parameter -> attribute updated.
+        second = self.run_provision(*common, "--secret-value", f"SourcesSecret={SOURCES_JSON}",
+                                    "--param", "MaxReceiveCount=7", "--param", "ProcessorTimeout=60")
+        self.assertIn("updated   MainQueue", second)
+        self.assertIn("unchanged SourcesSecret", second)
+        main = sqs.get_queue_attributes(QueueUrl=urls["main"], AttributeNames=["All"])["Attributes"]
+        self.assertEqual(json.loads(main["RedrivePolicy"])["maxReceiveCount"], 7)
+        self.assertEqual(main["VisibilityTimeout"], "360")
+        self.assertEqual(len(sm.list_secret_version_ids(SecretId=arn)["Versions"]), 1)
+
+        # Third run with another value: a new secret version, same ARN.
+        other = self.tmp / "other.json"
+        other.write_text('{"sources":{"x":{"scheme":"github","secrets":["s"]}}}')
+        third = self.run_provision(*common, "--secret-value", f"SourcesSecret={other}")
+        self.assertIn("updated   SourcesSecret", third)
+        self.assertEqual(sm.get_secret_value(SecretId=arn)["SecretString"], other.read_text())
+        self.assertEqual(
+            sm.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"], SOURCES_JSON.read_text()
+        )
+
+    def test_tables_secrets_and_fifo_from_another_template(self):
+        template = self.tmp / "tables.yaml"
+        template.write_text(
+            textwrap.dedent(
+                """\
+                Parameters:
+                  Prefix: {Type: String, Default: t}
+                Resources:
+                  DedupTable:
+                    Type: AWS::DynamoDB::Table
+                    Properties:
+                      TableName: !Sub "${AWS::StackName}-${Prefix}-dedup"
+                      BillingMode: PAY_PER_REQUEST
+                      AttributeDefinitions:
+                        - {AttributeName: pk, AttributeType: S}
+                        - {AttributeName: source, AttributeType: S}
+                      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+                      GlobalSecondaryIndexes:
+                        - IndexName: by-source
+                          KeySchema: [{AttributeName: source, KeyType: HASH}]
+                          Projection: {ProjectionType: KEYS_ONLY}
+                      TimeToLiveSpecification: {AttributeName: expires_at, Enabled: true}
+                  Ordered:
+                    Type: AWS::SQS::Queue
+                    Properties:
+                      FifoQueue: true
+                      ContentBasedDeduplication: true
+                      DelaySeconds: 2
+                  Generated:
+                    Type: AWS::SecretsManager::Secret
+                    Properties:
+                      GenerateSecretString:
+                        SecretStringTemplate: '{"user":"hook"}'
+                        GenerateStringKey: password
+                        PasswordLength: 20
+                        ExcludePunctuation: true
+                  Alarm:
+                    Type: AWS::CloudWatch::Alarm
+                Outputs:
+                  T: {Value: !GetAtt DedupTable.Arn}
+                """
+            )
+        )
+        env_file = self.tmp / "tables.env"
+        args = ["--template", str(template), "--stack-name", "e2e", "--env-file", str(env_file)]
+        first = self.run_provision(*args)
+        self.assertIn("skip       Alarm (AWS::CloudWatch::Alarm)", first)
+        secret_before = self.client("secretsmanager").get_secret_value(SecretId="e2e-Generated")["SecretString"]
+        second = self.run_provision(*args)
+        self.assertIn("updated   DedupTable", second)
+
+        ddb = self.client("dynamodb")
+        table = ddb.describe_table(TableName="e2e-t-dedup")["Table"]
+        self.assertEqual(table["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual([g["IndexName"] for g in table["GlobalSecondaryIndexes"]], ["by-source"])
+        ttl = ddb.describe_time_to_live(TableName="e2e-t-dedup")["TimeToLiveDescription"]
+        self.assertEqual((ttl["TimeToLiveStatus"], ttl["AttributeName"]), ("ENABLED", "expires_at"))
+
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName="e2e-Ordered.fifo")["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual((attrs["FifoQueue"], attrs["ContentBasedDeduplication"], attrs["DelaySeconds"]),
+                         ("true", "true", "2"))
+
+        secret = json.loads(self.client("secretsmanager").get_secret_value(SecretId="e2e-Generated")["SecretString"])
+        self.assertEqual(secret["user"], "hook")
+        self.assertEqual(len(secret["password"]), 20)
+        self.assertEqual(json.loads(secret_before), secret)  # not regenerated on the second run
+
+        env = env_file.read_text()
+        self.assertIn("HOOKLINE_RESOURCE_DEDUP_TABLE=e2e-t-dedup\n", env)
+        self.assertIn(f"HOOKLINE_RESOURCE_ORDERED={url}\n", env)
+
+    def test_unreachable_emulator_fails_clearly(self):
+        result = subprocess.run(
+            [sys.executable, str(HERE / "provision.py"), "--endpoint-url", "http://127.0.0.1:9",
+             "--env-file", str(self.tmp / "never.env")],
+            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+        )
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot reach the emulator", result.stderr)
+        self.assertFalse((self.tmp / "never.env").exists())
+
+    def test_refuses_remote_endpoint(self):
+        result = subprocess.run(
+            [sys.executable, str(HERE / "provision.py"), "--endpoint-url", "https://sqs.example.invalid"],
+            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+        )
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("not on this machine", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
