@@ -27,8 +27,13 @@ fn now_unix() -> i64 {
 
 /// `cargo lambda invoke ingest --data-file FILE` and the response it prints.
 fn invoke(file: &std::path::Path) -> Value {
+    invoke_function("ingest", file)
+}
+
+/// `cargo lambda invoke FUNCTION --data-file FILE` and the response it prints.
+fn invoke_function(function: &str, file: &std::path::Path) -> Value {
     let output = Command::new("cargo")
-        .args(["lambda", "invoke", "ingest", "-A", "127.0.0.1", "-P", &required("HOOKLINE_WATCH_PORT"), "--data-file"])
+        .args(["lambda", "invoke", function, "-A", "127.0.0.1", "-P", &required("HOOKLINE_WATCH_PORT"), "--data-file"])
         .arg(file)
         .output()
         .expect("running cargo lambda invoke");
@@ -135,4 +140,31 @@ async fn a_signed_curl_to_the_function_url_goes_all_the_way_to_one_stored_event(
     let item = stored_event(&dynamodb, &format!("acme:{event_id}")).await;
     assert_eq!(item["body"].as_b().unwrap().as_ref(), body);
     assert_eq!(item["source"].as_s().unwrap(), "acme");
+}
+
+#[tokio::test]
+async fn the_processor_sample_batches_answer_as_documented() {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let events = repo_root().join("events/processor");
+    let failures = |response: &Value| response["batchItemFailures"].as_array().expect("a batch response").len();
+
+    // A good batch: every record processed, none reported.
+    let response = invoke_function("processor", &events.join("good-batch.json"));
+    assert_eq!(failures(&response), 0, "{response}");
+    for n in 1..=3 {
+        stored_event(&dynamodb, &format!("stripe:evt_sample_{n}")).await;
+    }
+    // A malformed record fails alone: it is dead-lettered (so acknowledged), the others are fine.
+    let response = invoke_function("processor", &events.join("malformed-record-batch.json"));
+    assert_eq!(failures(&response), 0, "{response}");
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let dead = hookline_tests::drain(&sqs, &required("HOOKLINE_DLQ_URL")).await;
+    assert!(
+        dead.iter().any(|m| m.body == r#"{"not":"an envelope"}"#
+            && m.attributes.get("hookline.error_class").map(String::as_str) == Some("MalformedEnvelope")),
+        "the malformed record is not in the dead-letter queue: {dead:?}"
+    );
+    // Duplicates of completed events are acknowledged without running the handler again.
+    let response = invoke_function("processor", &events.join("duplicates-batch.json"));
+    assert_eq!(failures(&response), 0, "{response}");
 }
