@@ -82,20 +82,6 @@ impl DynamoIdempotencyStore {
             .build()
             .expect("table, key and update expression are set")
     }
-
-    /// Reads a record (operators' tools and tests; the processor never needs to).
-    pub async fn get(&self, event_id: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(field::EVENT_ID, s(event_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("get", e))?;
-        Ok(output.item.as_ref().and_then(parse_record))
-    }
 }
 
 fn store_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
@@ -191,6 +177,19 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             }
             Err(error) => Err(store_error("claim", error)),
         }
+    }
+
+    async fn get(&self, event_id: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(field::EVENT_ID, s(event_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("get", e))?;
+        Ok(output.item.as_ref().and_then(parse_record))
     }
 
     async fn complete(&self, claim: &Claim, expires_at: i64) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@
 
 pub mod dynamo_events_sink;
 pub mod dynamo_idempotency_store;
+pub mod dynamo_ledger;
 pub mod sdk;
 pub mod secrets_manager_sources;
 pub mod sqs_queue;
@@ -13,6 +14,7 @@ pub mod sqs_visibility;
 
 pub use dynamo_events_sink::DynamoEventsSink;
 pub use dynamo_idempotency_store::DynamoIdempotencyStore;
+pub use dynamo_ledger::DynamoLedger;
 pub use sdk::{SdkTimeouts, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;
 pub use sqs_queue::SqsQueue;

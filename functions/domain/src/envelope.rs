@@ -27,6 +27,8 @@ pub mod attribute {
     pub const SOURCE: &str = "hookline.source";
     pub const EVENT_ID: &str = "hookline.event_id";
     pub const SCHEME: &str = "hookline.scheme";
+    /// How many times the reprocess function has sent this event back to the main queue.
+    pub const REPLAY_COUNT: &str = "hookline.replay_count";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +84,8 @@ pub enum EnvelopeError {
 pub struct QueueMessage {
     pub body: String,
     pub attributes: Vec<(&'static str, String)>,
+    /// Seconds before the message becomes visible (SQS `DelaySeconds`, at most 900).
+    pub delay_seconds: u32,
 }
 
 impl QueueMessage {
@@ -102,6 +106,7 @@ impl Envelope {
                 (attribute::EVENT_ID, self.event_id.clone()),
                 (attribute::SCHEME, self.scheme.clone()),
             ],
+            delay_seconds: 0,
         }
     }
 

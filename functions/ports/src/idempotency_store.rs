@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use hookline_domain::idempotency::{ClaimConflict, RecordedError};
+use hookline_domain::idempotency::{ClaimConflict, IdempotencyRecord, RecordedError};
 
 /// One attempt to claim an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,4 +57,7 @@ pub trait IdempotencyStore: Send + Sync {
     /// Records the failure (attempt count, error) and releases the lock so the next receive
     /// can claim it.
     fn release(&self, claim: &Claim, error: &RecordedError) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Reads an event's record (the dead-letter path asks what happened to it).
+    fn get(&self, event_id: &str) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
 }

@@ -253,7 +253,7 @@ where
             (dead_letter_attribute::RECEIVE_COUNT, record.receive_count.to_string()),
             (dead_letter_attribute::ORIGINAL_MESSAGE_ID, record.message_id.clone()),
         ]);
-        let message = QueueMessage { body: record.body.clone(), attributes };
+        let message = QueueMessage { body: record.body.clone(), attributes, delay_seconds: 0 };
         match self.dead_letters.send(&message).await {
             Ok(_) => RecordOutcome::DeadLettered { class: error.class.clone() },
             Err(send_error) => {

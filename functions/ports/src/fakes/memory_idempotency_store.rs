@@ -102,6 +102,11 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         })
     }
 
+    async fn get(&self, event_id: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.round_trip().await;
+        Ok(self.record(event_id))
+    }
+
     async fn release(&self, claim: &Claim, error: &RecordedError) -> Result<(), StoreError> {
         self.round_trip().await;
         self.update_held(claim, "release", |record| {

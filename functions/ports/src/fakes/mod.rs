@@ -2,6 +2,7 @@
 
 mod fixed_clock;
 mod memory_idempotency_store;
+mod memory_ledger;
 mod memory_queue;
 mod memory_sources;
 mod memory_visibility;
@@ -9,6 +10,7 @@ mod scripted_handler;
 
 pub use fixed_clock::FixedClock;
 pub use memory_idempotency_store::MemoryIdempotencyStore;
+pub use memory_ledger::MemoryLedger;
 pub use memory_queue::MemoryQueue;
 pub use memory_sources::{MemorySourcesLoader, StaticSources};
 pub use memory_visibility::MemoryVisibility;

@@ -1,0 +1,199 @@
+//! [`DeadLetterLedger`] over DynamoDB. Table: partition key `event_id` (S); no TTL, since
+//! the ledger is what outlives the queues' retention.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use hookline_domain::dead_letter::{LedgerEntry, LedgerStatus};
+use hookline_domain::idempotency::{FailureKind, RecordedError};
+use hookline_ports::{DeadLetterLedger, LedgerRecord, LedgerSighting, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn error<E, R>(operation: &'static str, e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError { operation, retryable: true, message: DisplayErrorContext(&e).to_string(), source: Some(Box::new(e)) }
+}
+
+const LATEST: &str = "SET #status = :status, envelope = :envelope, last_message_id = :mid, receive_count = :rc, \
+     attempts = :attempts, replay_count = :replays, last_seen = :now, first_seen = if_not_exists(first_seen, :now), \
+     #source = :source, error_kind = :kind, error_class = :class, error_message = :message";
+
+impl DynamoLedger {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoLedger { client, table: table.into() }
+    }
+
+    fn update(
+        &self,
+        entry: &LedgerEntry,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let failure = entry.failure.as_ref();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("event_id", s(&entry.event_id))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_values(":status", s(entry.status.as_str()))
+            .expression_attribute_values(":envelope", s(&entry.envelope))
+            .expression_attribute_values(":mid", s(&entry.message_id))
+            .expression_attribute_values(":rc", n(entry.receive_count))
+            .expression_attribute_values(":attempts", n(entry.attempts))
+            .expression_attribute_values(":replays", n(entry.replay_count))
+            .expression_attribute_values(":now", n(entry.seen_at_millis))
+            .expression_attribute_values(":source", s(entry.source.as_deref().unwrap_or("-")))
+            .expression_attribute_values(":kind", s(failure.map_or("-", |f| f.kind.as_str())))
+            .expression_attribute_values(":class", s(failure.map_or("-", |f| f.class.as_str())))
+            .expression_attribute_values(":message", s(failure.map_or("-", |f| f.message.as_str())))
+    }
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).filter(|v| v.as_str() != "-").cloned()
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn parse(item: &HashMap<String, AttributeValue>) -> Option<LedgerRecord> {
+    let failure = text(item, "error_class").map(|class| {
+        let kind = if text(item, "error_kind").as_deref() == Some("permanent") {
+            FailureKind::Permanent
+        } else {
+            FailureKind::Transient
+        };
+        RecordedError::new(kind, class, text(item, "error_message").unwrap_or_default())
+    });
+    let history = item
+        .get("history")
+        .and_then(|v| v.as_l().ok())
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_m().ok())
+                .filter_map(|m| {
+                    Some(LedgerSighting {
+                        seen_at_millis: number(m, "at"),
+                        message_id: text(m, "message_id")?,
+                        status: LedgerStatus::parse(&text(m, "status")?)?,
+                        error_class: text(m, "class"),
+                        error_message: text(m, "message"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(LedgerRecord {
+        latest: LedgerEntry {
+            event_id: text(item, "event_id")?,
+            source: text(item, "source"),
+            envelope: text(item, "envelope").unwrap_or_default(),
+            message_id: text(item, "last_message_id").unwrap_or_default(),
+            receive_count: number(item, "receive_count") as u32,
+            attempts: number(item, "attempts") as u32,
+            failure,
+            status: LedgerStatus::parse(&text(item, "status")?)?,
+            replay_count: number(item, "replay_count") as u32,
+            seen_at_millis: number(item, "last_seen"),
+        },
+        first_seen_millis: number(item, "first_seen"),
+        history,
+    })
+}
+
+impl DeadLetterLedger for DynamoLedger {
+    async fn record(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
+        let failure = entry.failure.as_ref();
+        let sighting = AttributeValue::M(HashMap::from([
+            ("at".to_owned(), n(entry.seen_at_millis)),
+            ("message_id".to_owned(), s(&entry.message_id)),
+            ("status".to_owned(), s(entry.status.as_str())),
+            ("class".to_owned(), s(failure.map_or("-", |f| f.class.as_str()))),
+            ("message".to_owned(), s(failure.map_or("-", |f| f.message.as_str()))),
+        ]));
+        // A new dead-letter message appends to the history; the same message seen again
+        // (it is received several times before it moves on) only refreshes the entry.
+        let appended = self
+            .update(entry)
+            .update_expression(format!("{LATEST}, history = list_append(if_not_exists(history, :empty), :sighting)"))
+            .condition_expression("attribute_not_exists(event_id) OR last_message_id <> :mid")
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":sighting", AttributeValue::L(vec![sighting]))
+            .send()
+            .await;
+        match appended {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                self.update(entry).update_expression(LATEST).send().await.map(|_| ()).map_err(|e| error("record", e))
+            }
+            Err(e) => Err(error("record", e)),
+        }
+    }
+
+    async fn get(&self, event_id: &str) -> Result<Option<LedgerRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("event_id", s(event_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| error("get", e))?;
+        Ok(output.item.as_ref().and_then(parse))
+    }
+
+    async fn list(&self, status: Option<LedgerStatus>) -> Result<Vec<LedgerRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let mut scan = self.client.scan().table_name(&self.table).set_exclusive_start_key(start);
+            if let Some(status) = status {
+                scan = scan
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()));
+            }
+            let page = scan.send().await.map_err(|e| error("list", e))?;
+            records.extend(page.items().iter().filter_map(parse));
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        records.sort_by_key(|r| r.first_seen_millis);
+        Ok(records)
+    }
+
+    async fn mark(&self, event_id: &str, status: LedgerStatus) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("event_id", s(event_id))
+            .update_expression("SET #status = :status")
+            .condition_expression("attribute_exists(event_id)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| error("mark", e))
+    }
+}

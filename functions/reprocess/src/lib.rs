@@ -1,0 +1,13 @@
+//! The reprocess function: every dead letter is recorded in the ledger, then dropped (its
+//! event already completed), replayed to the main queue with a jittered delay (transient
+//! failures with replay budget left), or parked (reported as failed, so the dead-letter
+//! queue's redrive policy moves it to the parking queue).
+
+pub mod config;
+pub mod dead_letter_record;
+pub mod metrics;
+pub mod reprocessor;
+
+pub use config::ReprocessConfig;
+pub use dead_letter_record::DeadLetterRecord;
+pub use reprocessor::{DeadLetterOutcome, Reprocessor};

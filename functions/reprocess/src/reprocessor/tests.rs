@@ -1,0 +1,170 @@
+use std::collections::BTreeMap;
+
+use hookline_domain::idempotency::{self, RecordedError};
+use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility};
+use hookline_ports::{ClaimOutcome, ClaimRequest, IdempotencyStore};
+
+use super::*;
+
+const NOW: i64 = 1_795_867_200_000;
+
+struct World {
+    store: MemoryIdempotencyStore,
+    ledger: MemoryLedger,
+    main: MemoryQueue,
+    visibility: MemoryVisibility,
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            store: MemoryIdempotencyStore::new(),
+            ledger: MemoryLedger::new(),
+            main: MemoryQueue::new(),
+            visibility: MemoryVisibility::new(),
+        }
+    }
+
+    fn reprocessor(
+        &self,
+    ) -> Reprocessor<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, FixedClock> {
+        Reprocessor::new(
+            self.store.clone(),
+            self.ledger.clone(),
+            self.main.clone(),
+            self.visibility.clone(),
+            FixedClock(NOW),
+            ReplayPolicy::new(2, 30, 900),
+        )
+    }
+
+    /// Leaves the event's idempotency record as a processor would: completed, or failed with `error`.
+    async fn processed(&self, event_id: &str, error: Option<RecordedError>) {
+        let ClaimOutcome::Claimed(claim) = self
+            .store
+            .claim(&ClaimRequest {
+                event_id: event_id.into(),
+                fingerprint: idempotency::fingerprint(b"{}"),
+                now_millis: NOW,
+                lock_expires_at_millis: NOW + 1,
+                expires_at: NOW / 1000 + 3600,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("claim")
+        };
+        match error {
+            None => self.store.complete(&claim, NOW / 1000 + 3600).await.unwrap(),
+            Some(error) => self.store.release(&claim, &error).await.unwrap(),
+        }
+    }
+}
+
+fn envelope(event_id: &str) -> String {
+    Envelope {
+        source: "stripe".into(),
+        event_id: event_id.into(),
+        scheme: "stripe".into(),
+        received_at: "2026-11-28T12:00:00.000Z".into(),
+        content_type: Some("application/json".into()),
+        headers: BTreeMap::new(),
+        body: b"{}".to_vec(),
+    }
+    .to_json()
+}
+
+fn dead_letter(message_id: &str, body: String, attributes: &[(&str, &str)]) -> DeadLetterRecord {
+    DeadLetterRecord {
+        message_id: message_id.into(),
+        receipt_handle: format!("rh-{message_id}"),
+        body,
+        receive_count: 1,
+        attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_completed_event_is_dropped_without_a_ledger_entry() {
+    let world = World::new();
+    world.processed("stripe:evt_done", None).await;
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", envelope("stripe:evt_done"), &[])]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::DroppedDuplicate]);
+    assert!(outcomes[0].acknowledged());
+    assert!(world.ledger.list(None).await.unwrap().is_empty());
+    assert!(world.main.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_parked_with_its_error_and_hurried_on() {
+    let world = World::new();
+    let record = dead_letter(
+        "m",
+        envelope("stripe:evt_poison"),
+        &[(ERROR_KIND, "permanent"), (ERROR_CLASS, "Poison"), (ERROR_MESSAGE, "cannot parse amount")],
+    );
+    let outcomes = world.reprocessor().process_batch(&[record]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "permanent_failure" }]);
+    assert!(!outcomes[0].acknowledged());
+    let stored = world.ledger.get("stripe:evt_poison").await.unwrap().unwrap();
+    assert_eq!(stored.latest.status, LedgerStatus::Parked);
+    assert_eq!(stored.latest.source.as_deref(), Some("stripe"));
+    assert_eq!(stored.latest.failure.unwrap().message, "cannot parse amount");
+    assert_eq!(stored.history.len(), 1);
+    assert_eq!(world.visibility.changes(), [("rh-m".to_owned(), 0)]);
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_replayed_with_a_delay_and_its_count_until_the_budget_is_spent() {
+    let world = World::new();
+    world
+        .processed("stripe:evt_flaky", Some(RecordedError::new(FailureKind::Transient, "Outage", "503 upstream")))
+        .await;
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m1", envelope("stripe:evt_flaky"), &[])]).await;
+    let DeadLetterOutcome::Replayed { delay_seconds, replay_count: 1 } = outcomes[0] else { panic!("{outcomes:?}") };
+    assert!(delay_seconds <= 30);
+    let replayed = world.main.messages();
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].delay_seconds, delay_seconds);
+    assert!(replayed[0].attributes.contains(&(attribute::REPLAY_COUNT, "1".to_owned())));
+    assert_eq!(Envelope::from_json(&replayed[0].body).unwrap().event_id, "stripe:evt_flaky");
+    let stored = world.ledger.get("stripe:evt_flaky").await.unwrap().unwrap();
+    assert_eq!((stored.latest.status, stored.latest.replay_count), (LedgerStatus::Replayed, 1));
+    assert_eq!(stored.latest.failure.unwrap().class, "Outage");
+
+    // Back in the dead-letter queue after its second replay: the budget (2) is spent.
+    let again = dead_letter("m3", envelope("stripe:evt_flaky"), &[(attribute::REPLAY_COUNT, "2")]);
+    let outcomes = world.reprocessor().process_batch(&[again]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "replay_budget_spent" }]);
+    let stored = world.ledger.get("stripe:evt_flaky").await.unwrap().unwrap();
+    assert_eq!(stored.history.len(), 2);
+    assert_eq!(stored.latest.status, LedgerStatus::Parked);
+}
+
+#[tokio::test]
+async fn a_malformed_message_is_recorded_under_its_message_id_and_parked() {
+    let world = World::new();
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m9", "garbage".into(), &[])]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "malformed" }]);
+    let stored = world.ledger.get("malformed:m9").await.unwrap().unwrap();
+    assert_eq!(stored.latest.envelope, "garbage");
+}
+
+#[tokio::test]
+async fn seeing_the_same_dead_letter_again_adds_no_history() {
+    let world = World::new();
+    let record = dead_letter("m", envelope("stripe:evt_p"), &[(ERROR_KIND, "permanent"), (ERROR_CLASS, "Poison")]);
+    for _ in 0..3 {
+        world.reprocessor().process_batch(std::slice::from_ref(&record)).await;
+    }
+    assert_eq!(world.ledger.get("stripe:evt_p").await.unwrap().unwrap().history.len(), 1);
+}
+
+#[tokio::test]
+async fn a_replay_that_cannot_be_sent_stays_in_the_dead_letter_queue() {
+    let world = World::new();
+    world.main.fail(true);
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", envelope("stripe:evt_x"), &[])]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Retry { cause: "replay_send_failed" }]);
+    assert!(!outcomes[0].acknowledged());
+}
