@@ -21,6 +21,7 @@ case "${1:-}" in
     # Each function compiles on its first invocation: do that now, before traffic arrives.
     cargo lambda invoke ingest -A 127.0.0.1 -P "$port" --data-file events/ingest/reject-wrong-method.json >/dev/null
     cargo lambda invoke processor -A 127.0.0.1 -P "$port" --data-ascii '{"Records":[]}' >/dev/null
+    cargo lambda invoke reprocess -A 127.0.0.1 -P "$port" --data-ascii '{"Records":[]}' >/dev/null
     $daemon start "event-source-mapping-$port" -- \
       .venv/bin/python infra/local/event_source_mapping.py --template template.yaml --env-file "$env_file" --port "$port"
     ;;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: tools, emulator, resources, functions, tests.
-# Uses its own ports and stack name, so it runs beside a `make dev` stack.
+# Uses its own ports and stack name, so it runs beside a `make dev` stack. Retry and replay
+# delays are shortened through the template's parameters, and fault injection is on, so the
+# dead-letter paths run end to end in seconds.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +31,9 @@ infra/local/moto.sh reset >/dev/null
 export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
 .venv/bin/python infra/local/provision.py --stack-name hookline-test --env-file "$env_file" \
   --secret-value SourcesSecret=infra/local/sources.json \
+  --param MaxReceiveCount=2 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=1 \
+  --param ReplayBudget=1 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \
+  --extra HOOKLINE_FAULT_INJECTION=payload_markers \
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
   --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
 

@@ -150,6 +150,8 @@ class TagLoaderTest(unittest.TestCase):
                 "EventsTable",
                 "IngestFunction",
                 "ProcessorFunction",
+                "DeadLetterLedgerTable",
+                "ReprocessFunction",
                 "WebhookApi",
             },
         )
@@ -327,6 +329,7 @@ class EnvFileTest(unittest.TestCase):
         ctx.resources["DeadLetterQueue"] = ResolvedResource(ref="http://127.0.0.1:4566/123456789012/hookline-local-dlq")
         ctx.resources["IdempotencyTable"] = ResolvedResource(ref="hookline-local-idempotency")
         ctx.resources["EventsTable"] = ResolvedResource(ref="hookline-local-events")
+        ctx.resources["DeadLetterLedgerTable"] = ResolvedResource(ref="hookline-local-dead-letters")
         self.assertEqual(
             function_environment(ctx, warn=self.fail),
             {
@@ -340,6 +343,10 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_COMPLETED_TTL_SECONDS": "604800",
                 "HOOKLINE_BACKOFF_BASE_SECONDS": "2",
                 "HOOKLINE_BACKOFF_CAP_SECONDS": "900",
+                "HOOKLINE_LEDGER_TABLE": "hookline-local-dead-letters",
+                "HOOKLINE_REPLAY_BUDGET": "3",
+                "HOOKLINE_REPLAY_BASE_SECONDS": "30",
+                "HOOKLINE_REPLAY_CAP_SECONDS": "900",
                 "RUST_LOG": "info",
             },
         )

@@ -119,3 +119,99 @@ pub async fn create_event_table(dynamodb: &aws_sdk_dynamodb::Client, prefix: &st
 pub async fn item_count(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
     dynamodb.scan().table_name(table).send().await.unwrap().items.unwrap_or_default().len()
 }
+
+/// The running local stack of `make test`: its settings come from the env file the
+/// provisioning wrote, exported by `infra/local/test.sh`.
+pub mod stack {
+    use std::collections::HashMap;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use hookline_cli::signer::{SignRequest, signed_headers};
+    use hookline_domain::SourcesConfig;
+
+    /// A setting of the running stack; fails with instructions when the stack is not running.
+    pub fn required(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run this test with `make test`, which starts the local stack")
+        })
+    }
+
+    pub fn now_unix() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    }
+
+    /// Signs `body` for a source of `infra/local/sources.json` and POSTs it to the running
+    /// ingest function's URL; returns the status and the response body.
+    pub fn post_signed(source: &str, body: &[u8], event_id: &str) -> (u16, String) {
+        let config =
+            SourcesConfig::from_json(&std::fs::read(super::repo_root().join("infra/local/sources.json")).unwrap())
+                .unwrap();
+        let headers = signed_headers(
+            &config,
+            &SignRequest {
+                source,
+                body,
+                content_type: "application/json",
+                now_unix: now_unix(),
+                key_index: 0,
+                event_id,
+            },
+        )
+        .unwrap();
+        let mut curl = Command::new("curl");
+        curl.args(["-sS", "-X", "POST", "-w", "\n%{http_code}", "--data-binary", "@-"])
+            .arg(format!("{}/{source}", required("HOOKLINE_INGEST_URL")));
+        for (name, value) in &headers {
+            curl.arg("-H").arg(format!("{name}: {value}"));
+        }
+        use std::io::Write;
+        let mut child = curl.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(body).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (response, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.parse().unwrap_or(0), response.to_owned())
+    }
+
+    /// Polls `check` every 300 ms until it returns `Some`, for at most `limit`.
+    pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// An item of a table keyed by `event_id`, if present.
+    pub async fn item(
+        dynamodb: &aws_sdk_dynamodb::Client,
+        table: &str,
+        event_id: &str,
+    ) -> Option<HashMap<String, AttributeValue>> {
+        dynamodb
+            .get_item()
+            .table_name(table)
+            .key("event_id", AttributeValue::S(event_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    /// Waits (bounded) until the processor stored `event_id` in the events table.
+    pub async fn stored_event(dynamodb: &aws_sdk_dynamodb::Client, event_id: &str) -> HashMap<String, AttributeValue> {
+        let table = required("HOOKLINE_EVENTS_TABLE");
+        eventually(&format!("{event_id} to be processed"), Duration::from_secs(90), || item(dynamodb, &table, event_id))
+            .await
+    }
+}

@@ -7,23 +7,11 @@
 //! schemes refuse old signatures.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use hookline_cli::samples::{Manifest, generate};
-use hookline_cli::signer::{SignRequest, signed_headers};
-use hookline_domain::SourcesConfig;
+use hookline_tests::stack::{now_unix, post_signed, required, stored_event};
 use hookline_tests::{repo_root, sdk_config, unique_name};
 use serde_json::Value;
-
-fn required(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run this test with `make test`, which starts the local stack"))
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 /// `cargo lambda invoke ingest --data-file FILE` and the response it prints.
 fn invoke(file: &std::path::Path) -> Value {
@@ -46,31 +34,6 @@ fn invoke_function(function: &str, file: &std::path::Path) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!("{}: not a JSON response ({e}): {}", file.display(), String::from_utf8_lossy(&output.stdout))
     })
-}
-
-/// Waits (bounded) until the processor has stored `event_id`, and returns the item.
-async fn stored_event(
-    dynamodb: &aws_sdk_dynamodb::Client,
-    event_id: &str,
-) -> std::collections::HashMap<String, AttributeValue> {
-    let table = required("HOOKLINE_EVENTS_TABLE");
-    let started = Instant::now();
-    loop {
-        let item = dynamodb
-            .get_item()
-            .table_name(&table)
-            .key("event_id", AttributeValue::S(event_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item;
-        if let Some(item) = item {
-            return item;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "{event_id} was accepted but never processed");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
 }
 
 #[tokio::test]
@@ -102,39 +65,13 @@ async fn every_sample_answers_its_documented_status_and_accepted_ones_are_proces
 #[tokio::test]
 async fn a_signed_curl_to_the_function_url_goes_all_the_way_to_one_stored_event() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
-    let config =
-        SourcesConfig::from_json(&std::fs::read(repo_root().join("infra/local/sources.json")).unwrap()).unwrap();
     let body = br#"{"type":"invoice.paid","data":{"invoice_id":"inv_curl"}}"#;
     let event_id = unique_name("msg_curl");
-    let headers = signed_headers(
-        &config,
-        &SignRequest {
-            source: "acme",
-            body,
-            content_type: "application/json",
-            now_unix: now_unix(),
-            key_index: 0,
-            event_id: &event_id,
-        },
-    )
-    .unwrap();
-    let url = format!("{}/acme", required("HOOKLINE_INGEST_URL"));
-    let post = || {
-        let mut curl = Command::new("curl");
-        curl.args(["-sS", "-X", "POST", "-w", "\n%{http_code}", &url, "--data-binary"])
-            .arg(std::str::from_utf8(body).unwrap());
-        for (name, value) in &headers {
-            curl.arg("-H").arg(format!("{name}: {value}"));
-        }
-        let output = curl.output().expect("running curl");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
     // The sender retries the same delivery: still one event.
     for _ in 0..3 {
-        let text = post();
-        let (response, status) = text.rsplit_once('\n').unwrap();
-        assert_eq!(status, "202", "{text}");
-        let response: Value = serde_json::from_str(response).unwrap();
+        let (status, response) = post_signed("acme", body, &event_id);
+        assert_eq!(status, 202, "{response}");
+        let response: Value = serde_json::from_str(&response).unwrap();
         assert_eq!(response["event_id"], format!("acme:{event_id}"));
     }
     let item = stored_event(&dynamodb, &format!("acme:{event_id}")).await;

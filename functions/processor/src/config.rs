@@ -19,6 +19,9 @@ pub struct ProcessorConfig {
     /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
     pub metrics_namespace: String,
     pub settings: ProcessorSettings,
+    /// `HOOKLINE_FAULT_INJECTION=payload_markers` turns on [`crate::fault_injection`]; unset
+    /// (the default) or `off` leaves it off.
+    pub fault_injection: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +30,8 @@ pub enum ProcessorConfigError {
     Missing(&'static str),
     #[error("environment variable {name} must be a whole number from {min} to {max}")]
     OutOfRange { name: &'static str, min: u64, max: u64 },
+    #[error("environment variable HOOKLINE_FAULT_INJECTION must be `off` or `payload_markers`")]
+    FaultInjection,
 }
 
 impl ProcessorConfig {
@@ -45,7 +50,13 @@ impl ProcessorConfig {
         };
         let cap = number("HOOKLINE_BACKOFF_CAP_SECONDS", 900, 1, u64::from(MAX_VISIBILITY_TIMEOUT_SECONDS))?;
         let base = number("HOOKLINE_BACKOFF_BASE_SECONDS", 2, 1, cap)?;
+        let fault_injection = match lookup("HOOKLINE_FAULT_INJECTION").as_deref().map(str::trim) {
+            None | Some("") | Some("off") => false,
+            Some("payload_markers") => true,
+            Some(_) => return Err(ProcessorConfigError::FaultInjection),
+        };
         Ok(ProcessorConfig {
+            fault_injection,
             queue_url: required("HOOKLINE_QUEUE_URL")?,
             dead_letter_queue_url: required("HOOKLINE_DLQ_URL")?,
             idempotency_table: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
@@ -97,6 +108,12 @@ mod tests {
         assert_eq!(config.settings.max_concurrency, 10);
         assert_eq!(config.settings.backoff, Backoff::new(2, 900));
         assert_eq!(config.settings.completed_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert!(!config.fault_injection);
+        assert!(self::config(&[("HOOKLINE_FAULT_INJECTION", "payload_markers")]).unwrap().fault_injection);
+        assert_eq!(
+            self::config(&[("HOOKLINE_FAULT_INJECTION", "yes")]).unwrap_err(),
+            ProcessorConfigError::FaultInjection
+        );
     }
 
     #[test]

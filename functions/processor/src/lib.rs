@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod deadline;
+pub mod fault_injection;
 pub mod metrics;
 pub mod outcome;
 pub mod processor;

@@ -6,6 +6,7 @@ use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQue
 use hookline_observability::init_json_logging;
 use hookline_ports::{Clock, SystemClock};
 use hookline_processor::deadline::effective_deadline;
+use hookline_processor::fault_injection::FaultInjection;
 use hookline_processor::metrics::batch_metrics;
 use hookline_processor::sqs_event::{batch_response, inbound_records};
 use hookline_processor::{Processor, ProcessorConfig};
@@ -21,12 +22,15 @@ async fn main() -> anyhow::Result<()> {
     let store = DynamoIdempotencyStore::new(dynamodb.clone(), &config.idempotency_table);
     let processor = Processor::new(
         store.clone(),
-        DynamoEventsSink::new(dynamodb, &config.events_table, store),
+        FaultInjection::new(DynamoEventsSink::new(dynamodb, &config.events_table, store), config.fault_injection),
         SqsVisibility::new(sqs.clone(), &config.queue_url),
         SqsQueue::new(sqs, &config.dead_letter_queue_url),
         SystemClock,
         config.settings,
     );
+    if config.fault_injection {
+        tracing::warn!("fault injection is ON (HOOKLINE_FAULT_INJECTION=payload_markers)");
+    }
     let namespace = config.metrics_namespace;
 
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
