@@ -1,0 +1,175 @@
+//! The dead-letter path end to end, through the running local stack (`make test`): ingest,
+//! main queue, processor, dead-letter queue, reprocess, ledger, parking queue, and the
+//! operator's redrive. Failures are injected with payload markers (the test stack runs with
+//! `HOOKLINE_FAULT_INJECTION=payload_markers`, MaxReceiveCount 2, a replay budget of 1 and
+//! one-second delays).
+
+use std::process::Command;
+use std::time::Duration;
+
+use hookline_aws::DynamoLedger;
+use hookline_domain::Envelope;
+use hookline_domain::dead_letter::LedgerStatus;
+use hookline_ports::{DeadLetterLedger, LedgerRecord};
+use hookline_tests::stack::{eventually, item, post_signed, required, stored_event};
+use hookline_tests::{sdk_config, unique_name};
+
+/// These tests share the stack's dead-letter and parking queues: they take turns.
+static QUEUES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+struct Clients {
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    ledger: DynamoLedger,
+}
+
+async fn clients() -> Clients {
+    let sdk = sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    Clients {
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        ledger: DynamoLedger::new(dynamodb.clone(), required("HOOKLINE_LEDGER_TABLE")),
+        dynamodb,
+    }
+}
+
+/// Sends a webhook that fails as `fault` says; returns its event id.
+fn send_faulty(fault: &str) -> String {
+    let sender_id = unique_name("msg_dead");
+    let body = format!(r#"{{"type":"invoice.paid","hookline_fault":"{fault}"}}"#);
+    let (status, response) = post_signed("acme", body.as_bytes(), &sender_id);
+    assert_eq!(status, 202, "{response}");
+    format!("acme:{sender_id}")
+}
+
+/// Whether a message for `event_id` is in the queue, looked at without hiding anything.
+async fn queue_holds(sqs: &aws_sdk_sqs::Client, queue_url: &str, event_id: &str) -> bool {
+    for _ in 0..5 {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if messages
+            .iter()
+            .any(|m| Envelope::from_json(m.body().unwrap_or_default()).is_ok_and(|e| e.event_id == event_id))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+async fn ledger_with(clients: &Clients, event_id: &str, status: LedgerStatus) -> LedgerRecord {
+    eventually(&format!("{event_id} in the ledger as {status:?}"), LIMIT, || async {
+        clients.ledger.get(event_id).await.unwrap().filter(|r| r.latest.status == status)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_poison_webhook_ends_in_the_parking_queue_with_its_ledger_record() {
+    let _turn = QUEUES.lock().await;
+    let clients = clients().await;
+    let event_id = send_faulty("poison");
+
+    let record = ledger_with(&clients, &event_id, LedgerStatus::Parked).await;
+    let failure = record.latest.failure.clone().expect("the failure is recorded");
+    assert_eq!(failure.class, "InjectedPoison");
+    assert_eq!(record.latest.source.as_deref(), Some("acme"));
+    assert_eq!(Envelope::from_json(&record.latest.envelope).unwrap().event_id, event_id);
+    assert_eq!(record.history.len(), 1, "{record:?}");
+    assert_eq!(record.history[0].error_class.as_deref(), Some("InjectedPoison"));
+
+    let parking = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
+    eventually("the poison message in the parking queue", LIMIT, || async {
+        queue_holds(&clients.sqs, &parking, &event_id).await.then_some(())
+    })
+    .await;
+    let events_table = required("HOOKLINE_EVENTS_TABLE");
+    assert!(item(&clients.dynamodb, &events_table, &event_id).await.is_none(), "poison must have no effect");
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_replayed_and_then_succeeds_exactly_once() {
+    let _turn = QUEUES.lock().await;
+    let clients = clients().await;
+    // Attempts 1-2 fail on the main queue (MaxReceiveCount 2), it is dead-lettered and
+    // replayed; attempt 3 fails again, attempt 4 succeeds.
+    let event_id = send_faulty("transient:3");
+    let stored = stored_event(&clients.dynamodb, &event_id).await;
+    assert_eq!(stored["attempt"].as_n().unwrap(), "4");
+    let record = clients.ledger.get(&event_id).await.unwrap().expect("the replay is in the ledger");
+    assert_eq!((record.latest.status, record.latest.replay_count), (LedgerStatus::Replayed, 1));
+    assert_eq!(record.latest.failure.unwrap().class, "InjectedOutage");
+}
+
+#[tokio::test]
+async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
+    let _turn = QUEUES.lock().await;
+    let clients = clients().await;
+    let sender_id = unique_name("msg_dup");
+    let body = br#"{"type":"invoice.paid"}"#;
+    assert_eq!(post_signed("acme", body, &sender_id).0, 202);
+    let event_id = format!("acme:{sender_id}");
+    stored_event(&clients.dynamodb, &event_id).await;
+
+    // The same event reaches the dead-letter queue (as a redelivered duplicate would).
+    let envelope = Envelope {
+        source: "acme".into(),
+        event_id: event_id.clone(),
+        scheme: "standard_webhooks".into(),
+        received_at: "2026-11-28T12:00:00.000Z".into(),
+        content_type: Some("application/json".into()),
+        headers: Default::default(),
+        body: body.to_vec(),
+    }
+    .to_json();
+    let dlq = required("HOOKLINE_DLQ_URL");
+    clients.sqs.send_message().queue_url(&dlq).message_body(envelope).send().await.unwrap();
+
+    eventually("the dead-letter queue to be empty again", LIMIT, || async {
+        (hookline_tests::depth(&clients.sqs, &dlq).await == 0).then_some(())
+    })
+    .await;
+    assert!(clients.ledger.get(&event_id).await.unwrap().is_none(), "a dropped duplicate is not a dead letter");
+    assert!(!queue_holds(&clients.sqs, &required("HOOKLINE_RESOURCE_PARKING_QUEUE"), &event_id).await);
+}
+
+#[tokio::test]
+async fn a_parked_message_redriven_with_the_cli_is_processed_exactly_once() {
+    let _turn = QUEUES.lock().await;
+    let clients = clients().await;
+    // Fails on attempts 1-4: two trips through the main queue spend the replay budget, so it
+    // is parked; by the time the operator redrives it, the "outage" is over (attempt 6).
+    let event_id = send_faulty("transient:5");
+    ledger_with(&clients, &event_id, LedgerStatus::Parked).await;
+    let parking = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
+    eventually("the message in the parking queue", LIMIT, || async {
+        queue_holds(&clients.sqs, &parking, &event_id).await.then_some(())
+    })
+    .await;
+
+    let output = Command::new("cargo")
+        .args(["run", "-q", "-p", "hookline-cli", "--", "redrive", "--mode", "client", "--from"])
+        .arg(&parking)
+        .arg("--to")
+        .arg(required("HOOKLINE_QUEUE_URL"))
+        .output()
+        .expect("running hookline redrive");
+    assert!(output.status.success(), "redrive failed: {}", String::from_utf8_lossy(&output.stderr));
+
+    let stored = stored_event(&clients.dynamodb, &event_id).await;
+    assert_eq!(stored["event_id"].as_s().unwrap(), &event_id);
+    let idempotency = required("HOOKLINE_IDEMPOTENCY_TABLE");
+    let record = item(&clients.dynamodb, &idempotency, &event_id).await.unwrap();
+    assert_eq!(record["status"].as_s().unwrap(), "COMPLETED");
+    assert_eq!(record["attempts"].as_n().unwrap(), "6");
+}
