@@ -95,6 +95,26 @@ async fn a_poison_webhook_ends_in_the_parking_queue_with_its_ledger_record() {
     .await;
     let events_table = required("HOOKLINE_EVENTS_TABLE");
     assert!(item(&clients.dynamodb, &events_table, &event_id).await.is_none(), "poison must have no effect");
+
+    // What the operator sees.
+    let listed = hookline(&["dlq", "list", "--status", "parked"]);
+    assert!(listed.lines().any(|l| l.starts_with(&format!("{event_id}\tPARKED\tacme\t0\tInjectedPoison"))), "{listed}");
+    let shown: serde_json::Value = serde_json::from_str(&hookline(&["dlq", "show", &event_id])).unwrap();
+    assert_eq!(shown["last_error"]["class"], "InjectedPoison");
+    let dry = hookline(&["dlq", "replay", &event_id, "--dry-run"]);
+    assert!(dry.contains(&format!("would replay {event_id}")), "{dry}");
+    assert_eq!(clients.ledger.get(&event_id).await.unwrap().unwrap().latest.status, LedgerStatus::Parked);
+}
+
+/// Runs the `hookline` command with the stack's environment; returns its standard output.
+fn hookline(args: &[&str]) -> String {
+    let output = Command::new("cargo")
+        .args(["run", "-q", "-p", "hookline-cli", "--"])
+        .args(args)
+        .output()
+        .expect("running hookline");
+    assert!(output.status.success(), "hookline {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
 }
 
 #[tokio::test]
@@ -157,14 +177,9 @@ async fn a_parked_message_redriven_with_the_cli_is_processed_exactly_once() {
     })
     .await;
 
-    let output = Command::new("cargo")
-        .args(["run", "-q", "-p", "hookline-cli", "--", "redrive", "--mode", "client", "--from"])
-        .arg(&parking)
-        .arg("--to")
-        .arg(required("HOOKLINE_QUEUE_URL"))
-        .output()
-        .expect("running hookline redrive");
-    assert!(output.status.success(), "redrive failed: {}", String::from_utf8_lossy(&output.stderr));
+    let main = required("HOOKLINE_QUEUE_URL");
+    let summary = hookline(&["redrive", "--mode", "client", "--from", &parking, "--to", &main]);
+    assert!(summary.contains("moved"), "{summary}");
 
     let stored = stored_event(&clients.dynamodb, &event_id).await;
     assert_eq!(stored["event_id"].as_s().unwrap(), &event_id);

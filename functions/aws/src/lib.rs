@@ -10,6 +10,7 @@ pub mod dynamo_ledger;
 pub mod sdk;
 pub mod secrets_manager_sources;
 pub mod sqs_queue;
+pub mod sqs_redrive;
 pub mod sqs_visibility;
 
 pub use dynamo_events_sink::DynamoEventsSink;
@@ -18,4 +19,5 @@ pub use dynamo_ledger::DynamoLedger;
 pub use sdk::{SdkTimeouts, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;
 pub use sqs_queue::SqsQueue;
+pub use sqs_redrive::{RedriveError, RedriveOptions, RedriveReport, SqsRedrive};
 pub use sqs_visibility::SqsVisibility;

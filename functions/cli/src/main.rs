@@ -24,6 +24,10 @@ enum Command {
     Sign(SignArgs),
     /// Regenerate the sample events from events/ingest/manifest.json.
     Samples(SamplesArgs),
+    /// Move messages from a dead-letter (or parking) queue back to a source queue.
+    Redrive(hookline_cli::redrive::RedriveArgs),
+    /// Inspect the dead-letter ledger and replay parked events.
+    Dlq(hookline_cli::dlq::DlqArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +95,8 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Redrive(args) => hookline_cli::redrive::run(args),
+        Command::Dlq(args) => hookline_cli::dlq::run(args),
     }
 }
 

@@ -1,0 +1,79 @@
+//! The `dlq` subcommand's arguments and wiring to AWS (or the emulator, by configuration).
+
+use anyhow::Context;
+use hookline_aws::{DynamoLedger, SdkTimeouts, SqsQueue, load_sdk_config};
+use hookline_domain::dead_letter::LedgerStatus;
+use hookline_ports::DeadLetterLedger;
+
+use crate::dead_letters::{format_list, format_show, replay};
+
+#[derive(clap::Args)]
+pub struct DlqArgs {
+    /// The dead-letter ledger table (the stack's `<stack>-dead-letters`).
+    #[arg(long, env = "HOOKLINE_LEDGER_TABLE", global = true)]
+    ledger_table: Option<String>,
+    #[command(subcommand)]
+    command: DlqCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum DlqCommand {
+    /// List dead letters (event id, status, source, replays, last error, first and last seen).
+    List {
+        /// Only this status: PARKED, REPLAYED or REDRIVEN.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Everything the ledger knows about one dead letter, as JSON.
+    Show { event_id: String },
+    /// Send parked events back to the main queue and mark them REDRIVEN.
+    Replay {
+        /// One event; omit with --all-parked.
+        #[arg(required_unless_present = "all_parked", conflicts_with = "all_parked")]
+        event_id: Option<String>,
+        #[arg(long)]
+        all_parked: bool,
+        /// Show what would be sent, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The main queue (the stack's `<stack>-main`).
+        #[arg(long, env = "HOOKLINE_QUEUE_URL")]
+        queue_url: String,
+    },
+}
+
+pub fn run(args: DlqArgs) -> anyhow::Result<()> {
+    let table = args.ledger_table.context("give --ledger-table or set HOOKLINE_LEDGER_TABLE")?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let sdk = load_sdk_config(SdkTimeouts::default()).await;
+        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+        match args.command {
+            DlqCommand::List { status } => {
+                let status = status
+                    .map(|s| {
+                        LedgerStatus::parse(&s.to_ascii_uppercase()).context("status is PARKED, REPLAYED or REDRIVEN")
+                    })
+                    .transpose()?;
+                print!("{}", format_list(&ledger.list(status).await?));
+            }
+            DlqCommand::Show { event_id } => {
+                let record = ledger.get(&event_id).await?.with_context(|| format!("no dead letter {event_id}"))?;
+                println!("{}", format_show(&record));
+            }
+            DlqCommand::Replay { event_id, all_parked: _, dry_run, queue_url } => {
+                let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url);
+                let report = replay(&ledger, &queue, event_id.as_deref(), dry_run).await?;
+                let verb = if dry_run { "would replay" } else { "replayed" };
+                for id in &report.replayed {
+                    println!("{verb} {id}");
+                }
+                for (id, why) in &report.skipped {
+                    println!("skipped {id}: {why}");
+                }
+                println!("{verb} {}, skipped {}", report.replayed.len(), report.skipped.len());
+            }
+        }
+        Ok(())
+    })
+}

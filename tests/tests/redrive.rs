@@ -1,0 +1,317 @@
+//! `hookline redrive` against the emulator: the client-side move (receive, send a copy, delete
+//! the original) and the move task API, which the emulator does not have.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::primitives::Blob;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use hookline_aws::sqs_redrive::StopReason;
+use hookline_aws::{RedriveError, RedriveOptions, SqsRedrive};
+use hookline_cli::redrive::{RedriveArgs, execute, parse_args};
+use hookline_tests::{create_queue, depth, drain, sdk_config};
+
+struct Queues {
+    sqs: aws_sdk_sqs::Client,
+    redrive: SqsRedrive,
+    dlq: String,
+    main: String,
+}
+
+async fn queues() -> Queues {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    Queues {
+        redrive: SqsRedrive::new(sqs.clone()),
+        dlq: create_queue(&sqs, "hookline-redrive-dlq").await,
+        main: create_queue(&sqs, "hookline-redrive-main").await,
+        sqs,
+    }
+}
+
+impl Queues {
+    /// Sends `count` numbered messages to the dead-letter queue; returns their bodies.
+    async fn dead_letters(&self, count: usize) -> Vec<String> {
+        let mut bodies = Vec::new();
+        for i in 0..count {
+            let body = format!(r#"{{"event_id":"stripe:evt_{i}"}}"#);
+            self.sqs.send_message().queue_url(&self.dlq).message_body(&body).send().await.unwrap();
+            bodies.push(body);
+        }
+        bodies
+    }
+}
+
+fn string_attribute(data_type: &str, value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder().data_type(data_type).string_value(value).build().unwrap()
+}
+
+/// Every visible message of the queue with its full attributes (hidden for 60 s afterwards).
+async fn receive_all(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> Vec<(String, HashMap<String, MessageAttributeValue>)> {
+    let mut all = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        all.extend(messages.into_iter().map(|m| (m.body.unwrap(), m.message_attributes.unwrap_or_default())));
+    }
+}
+
+fn sorted(mut bodies: Vec<String>) -> Vec<String> {
+    bodies.sort();
+    bodies
+}
+
+fn options(rate_per_second: u32, max: Option<u64>) -> RedriveOptions {
+    RedriveOptions { rate_per_second, max, ..RedriveOptions::default() }
+}
+
+fn cli(args: &[&str]) -> RedriveArgs {
+    let args = parse_args(args).unwrap();
+    args.validate().unwrap();
+    args
+}
+
+#[tokio::test]
+async fn client_mode_moves_every_message_with_its_body_and_attributes_and_empties_the_source() {
+    let q = queues().await;
+    let mut sent = Vec::new();
+    for i in 0..23 {
+        let body = format!(r#"{{"event_id":"stripe:evt_{i}","note":"ünïcode ✓"}}"#);
+        let attributes = HashMap::from([
+            ("hookline.source".to_owned(), string_attribute("String", "stripe")),
+            ("hookline.event_id".to_owned(), string_attribute("String", &format!("stripe:evt_{i}"))),
+            ("hookline.error_class".to_owned(), string_attribute("String.custom", "ScriptedPoison")),
+            ("attempt".to_owned(), string_attribute("Number", &format!("{}.5", i))),
+            (
+                "raw".to_owned(),
+                MessageAttributeValue::builder()
+                    .data_type("Binary")
+                    .binary_value(Blob::new(vec![0, 1, 2, 255, i as u8]))
+                    .build()
+                    .unwrap(),
+            ),
+        ]);
+        q.sqs
+            .send_message()
+            .queue_url(&q.dlq)
+            .message_body(&body)
+            .set_message_attributes(Some(attributes.clone()))
+            .send()
+            .await
+            .unwrap();
+        sent.push((body, attributes));
+    }
+
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
+    assert_eq!(report.moved, 23);
+    assert!(report.failed_sends.is_empty() && report.failed_deletes.is_empty(), "{report:?}");
+    assert_eq!(report.stopped, StopReason::Drained);
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 0);
+
+    let mut moved = receive_all(&q.sqs, &q.main).await;
+    moved.sort_by(|a, b| a.0.cmp(&b.0));
+    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(moved.len(), sent.len());
+    for ((body, attributes), (sent_body, sent_attributes)) in moved.iter().zip(&sent) {
+        assert_eq!(body, sent_body);
+        assert_eq!(attributes.len(), sent_attributes.len(), "{attributes:?}");
+        for (name, value) in sent_attributes {
+            let got = &attributes[name];
+            assert_eq!(got.data_type(), value.data_type(), "{name}");
+            assert_eq!(got.string_value(), value.string_value(), "{name}");
+            assert_eq!(got.binary_value(), value.binary_value(), "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redrive_stopped_by_max_moves_exactly_that_many_and_a_rerun_completes_the_move() {
+    let q = queues().await;
+    let bodies = q.dead_letters(23).await;
+
+    let started = Instant::now();
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(20, Some(7))).await.unwrap();
+    // 7 sends at 20/s: the last starts 6 intervals of 50 ms after the first.
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    assert_eq!((report.moved, report.handled(), report.stopped), (7, 7, StopReason::MaxReached));
+    assert_eq!(depth(&q.sqs, &q.main).await, 7);
+    // Only what was moved was received: nothing else is hidden in the source.
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 16);
+
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
+    assert_eq!((report.moved, report.stopped), (16, StopReason::Drained));
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 0);
+    let moved = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
+    assert_eq!(sorted(moved), sorted(bodies), "every message exactly once");
+}
+
+#[tokio::test]
+async fn a_redrive_cut_off_mid_flight_loses_nothing_and_a_rerun_completes_the_move() {
+    let q = queues().await;
+    let bodies = q.dead_letters(15).await;
+    let short_visibility = RedriveOptions { visibility_timeout_seconds: 2, ..options(10, None) };
+
+    // As if the operator pressed Ctrl-C: the future is dropped at whatever await it is in,
+    // possibly between a send and its delete.
+    let cut =
+        tokio::time::timeout(Duration::from_millis(750), q.redrive.move_messages(&q.dlq, &q.main, &short_visibility))
+            .await;
+    assert!(cut.is_err(), "15 messages at 10/s take longer than the cut-off");
+    let copied = depth(&q.sqs, &q.main).await;
+    assert!((1..15).contains(&copied), "{copied} copies before the cut");
+    assert!(depth(&q.sqs, &q.main).await + depth(&q.sqs, &q.dlq).await >= 15, "nothing lost");
+
+    // Messages received before the cut are visible again after the visibility timeout.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
+    assert_eq!(report.stopped, StopReason::Drained);
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 0);
+
+    let mut moved: Vec<String> = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
+    // At most the one message between its send and its delete at the cut is there twice.
+    assert!((15..=16).contains(&moved.len()), "{}", moved.len());
+    moved.sort();
+    moved.dedup();
+    assert_eq!(moved, sorted(bodies), "every original is in the destination");
+}
+
+#[tokio::test]
+async fn failed_sends_leave_their_messages_in_the_source_and_a_rerun_moves_them() {
+    let q = queues().await;
+    // The destination refuses messages over 1 KiB; every third dead letter is bigger.
+    q.sqs
+        .set_queue_attributes()
+        .queue_url(&q.main)
+        .attributes(QueueAttributeName::MaximumMessageSize, "1024")
+        .send()
+        .await
+        .unwrap();
+    let mut bodies = Vec::new();
+    for i in 0..9 {
+        let padding = if i % 3 == 0 { "x".repeat(2_000) } else { String::new() };
+        let body = format!(r#"{{"event_id":"stripe:evt_{i}","padding":"{padding}"}}"#);
+        q.sqs.send_message().queue_url(&q.dlq).message_body(&body).send().await.unwrap();
+        bodies.push(body);
+    }
+
+    let visibility = RedriveOptions { visibility_timeout_seconds: 5, ..options(1000, None) };
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &visibility).await.unwrap();
+    assert_eq!((report.moved, report.failed_sends.len(), report.stopped), (6, 3, StopReason::Drained));
+    assert!(report.failed_sends[0].error.contains("InvalidParameterValue"), "{:?}", report.failed_sends);
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 3, "the failed ones are still in the source");
+    let in_destination: Vec<String> = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
+    assert_eq!(in_destination.len(), 6);
+
+    // The operator raises the destination's limit; once the failed ones are visible again, a
+    // rerun moves them.
+    q.sqs
+        .set_queue_attributes()
+        .queue_url(&q.main)
+        .attributes(QueueAttributeName::MaximumMessageSize, "262144")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &visibility).await.unwrap();
+    assert_eq!((report.moved, report.failed_sends.len()), (3, 0));
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 0);
+    let rest: Vec<String> = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
+    assert_eq!(sorted(in_destination.into_iter().chain(rest).collect()), sorted(bodies));
+}
+
+#[tokio::test]
+async fn a_destination_that_refuses_every_send_stops_the_run_after_one_batch() {
+    let q = queues().await;
+    q.sqs
+        .set_queue_attributes()
+        .queue_url(&q.main)
+        .attributes(QueueAttributeName::MaximumMessageSize, "1024")
+        .send()
+        .await
+        .unwrap();
+    for i in 0..25 {
+        let body = format!(r#"{{"event_id":"stripe:evt_{i}","padding":"{}"}}"#, "x".repeat(2_000));
+        q.sqs.send_message().queue_url(&q.dlq).message_body(&body).send().await.unwrap();
+    }
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
+    assert_eq!((report.moved, report.failed_sends.len(), report.stopped), (0, 10, StopReason::SendsFailing));
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 25);
+    assert_eq!(depth(&q.sqs, &q.main).await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_or_identical_queue_is_refused_before_anything_moves() {
+    let q = queues().await;
+    q.dead_letters(3).await;
+    let missing = format!("{}-missing", q.main);
+    let error = q.redrive.move_messages(&q.dlq, &missing, &options(50, None)).await.unwrap_err();
+    assert!(matches!(&error, RedriveError::QueueAttributes { queue_url, .. } if *queue_url == missing), "{error}");
+    assert!(std::error::Error::source(&error).is_some(), "the SDK error is kept");
+    let error = q.redrive.move_messages(&q.dlq, &q.dlq, &options(50, None)).await.unwrap_err();
+    assert!(matches!(error, RedriveError::SameQueue { .. }), "{error}");
+    let error = q.redrive.move_messages(&q.dlq, &q.main, &options(0, None)).await.unwrap_err();
+    assert!(matches!(error, RedriveError::InvalidOptions(_)), "{error}");
+    // Nothing was received: all three are still visible and move now.
+    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
+    assert_eq!(report.moved, 3);
+}
+
+#[tokio::test]
+async fn move_task_mode_on_the_emulator_fails_suggesting_client_mode() {
+    let q = queues().await;
+    q.dead_letters(2).await;
+    let error = q.redrive.start_move_task(&q.dlq, &q.main, 50).await.unwrap_err();
+    assert!(matches!(&error, RedriveError::MoveTaskUnsupported { operation: "StartMessageMoveTask", .. }), "{error:?}");
+    let dlq_arn = q
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&q.dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let error = q.redrive.move_task_status(&dlq_arn).await.unwrap_err();
+    assert!(matches!(error, RedriveError::MoveTaskUnsupported { operation: "ListMessageMoveTasks", .. }), "{error}");
+
+    let mut out = Vec::new();
+    let args = cli(&["--from", &q.dlq, "--to", &q.main, "--mode", "move-task", "--wait"]);
+    let error = execute(&args, &q.redrive, &mut out).await.unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("use --mode client"), "{message}");
+    assert!(message.contains("StartMessageMoveTask"), "{message}");
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 2, "nothing moved");
+}
+
+#[tokio::test]
+async fn the_command_prints_a_summary_and_a_dry_run_only_counts() {
+    let q = queues().await;
+    let bodies = q.dead_letters(5).await;
+
+    let mut out = Vec::new();
+    execute(&cli(&["--from", &q.dlq, "--to", &q.main, "--dry-run", "--max", "3"]), &q.redrive, &mut out).await.unwrap();
+    let printed = String::from_utf8(out).unwrap();
+    assert!(printed.starts_with("dry run: would move about 3 message(s)"), "{printed}");
+    assert_eq!((depth(&q.sqs, &q.dlq).await, depth(&q.sqs, &q.main).await), (5, 0));
+
+    let mut out = Vec::new();
+    execute(&cli(&["--from", &q.dlq, "--to", &q.main, "--rate", "200"]), &q.redrive, &mut out).await.unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "moved 5, failed sends 0 (source drained)\n");
+    let moved = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
+    assert_eq!(sorted(moved), sorted(bodies));
+}
