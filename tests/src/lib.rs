@@ -50,9 +50,9 @@ pub struct Received {
     pub attributes: std::collections::HashMap<String, String>,
 }
 
-/// Everything in the queue, receiving until it is empty (messages stay invisible for 60 s,
-/// so nothing is seen twice).
-pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Received> {
+/// Everything in the queue as received, receiving until it is empty (messages stay
+/// invisible for 60 s, so nothing is seen twice).
+pub async fn drain_messages(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
     let mut all = Vec::new();
     loop {
         let output = sqs
@@ -68,16 +68,25 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Received> 
         if messages.is_empty() {
             return all;
         }
-        for message in messages {
-            let attributes = message
+        all.extend(messages);
+    }
+}
+
+/// Everything in the queue, with string attributes (see [`drain_messages`]).
+pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Received> {
+    drain_messages(sqs, queue_url)
+        .await
+        .into_iter()
+        .map(|message| Received {
+            attributes: message
                 .message_attributes
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(name, value): (String, MessageAttributeValue)| (name, value.string_value.unwrap_or_default()))
-                .collect();
-            all.push(Received { body: message.body.unwrap_or_default(), attributes });
-        }
-    }
+                .collect(),
+            body: message.body.unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// SQS's own count of visible plus in-flight messages.

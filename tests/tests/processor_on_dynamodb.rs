@@ -1,7 +1,6 @@
 //! The processor with its real adapters (DynamoDB idempotency store and events sink, SQS
 //! visibility and dead-letter queue) against the emulator.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -9,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SqsQueue, SqsVisibility};
 use hookline_domain::Envelope;
 use hookline_domain::idempotency::{self, RecordStatus};
-use hookline_ports::fakes::{FixedClock, ScriptedHandler};
+use hookline_ports::fakes::{FixedClock, ScriptedHandler, sample_envelope};
 use hookline_ports::{Claim, ClaimOutcome, ClaimRequest, Handled, HandlerError, IdempotencyStore, WebhookHandler};
 use hookline_processor::processor::dead_letter_attribute;
 use hookline_processor::{InboundRecord, Processor, ProcessorSettings, RecordOutcome};
@@ -111,16 +110,7 @@ impl Stack {
 }
 
 fn envelope(event_id: &str, body: &str) -> String {
-    Envelope {
-        source: "stripe".into(),
-        event_id: event_id.into(),
-        scheme: "stripe".into(),
-        received_at: "2026-11-28T12:00:00.000Z".into(),
-        content_type: Some("application/json".into()),
-        headers: BTreeMap::new(),
-        body: body.as_bytes().to_vec(),
-    }
-    .to_json()
+    sample_envelope(event_id, body.as_bytes()).to_json()
 }
 
 fn record(body: String) -> InboundRecord {

@@ -50,23 +50,11 @@ async fn receive_all(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
 ) -> Vec<(String, HashMap<String, MessageAttributeValue>)> {
-    let mut all = Vec::new();
-    loop {
-        let output = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(60)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .unwrap();
-        let messages = output.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return all;
-        }
-        all.extend(messages.into_iter().map(|m| (m.body.unwrap(), m.message_attributes.unwrap_or_default())));
-    }
+    hookline_tests::drain_messages(sqs, queue_url)
+        .await
+        .into_iter()
+        .map(|m| (m.body.unwrap(), m.message_attributes.unwrap_or_default()))
+        .collect()
 }
 
 fn sorted(mut bodies: Vec<String>) -> Vec<String> {

@@ -9,7 +9,12 @@
 use std::process::Command;
 
 use hookline_cli::samples::{Manifest, generate};
-use hookline_tests::stack::{now_unix, post_signed, required, stored_event};
+use std::time::Duration;
+
+use hookline_aws::DynamoLedger;
+use hookline_domain::dead_letter::LedgerStatus;
+use hookline_ports::DeadLetterLedger;
+use hookline_tests::stack::{eventually, now_unix, post_signed, required, stored_event};
 use hookline_tests::{repo_root, sdk_config, unique_name};
 use serde_json::Value;
 
@@ -94,13 +99,15 @@ async fn the_processor_sample_batches_answer_as_documented() {
     // A malformed record fails alone: it is dead-lettered (so acknowledged), the others are fine.
     let response = invoke_function("processor", &events.join("malformed-record-batch.json"));
     assert_eq!(failures(&response), 0, "{response}");
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
-    let dead = hookline_tests::drain(&sqs, &required("HOOKLINE_DLQ_URL")).await;
-    assert!(
-        dead.iter().any(|m| m.body == r#"{"not":"an envelope"}"#
-            && m.attributes.get("hookline.error_class").map(String::as_str) == Some("MalformedEnvelope")),
-        "the malformed record is not in the dead-letter queue: {dead:?}"
-    );
+    // The reprocess function picks it up from the dead-letter queue and parks it in the ledger.
+    let ledger = DynamoLedger::new(dynamodb.clone(), required("HOOKLINE_LEDGER_TABLE"));
+    let parked = eventually("the malformed record in the ledger", Duration::from_secs(60), || async {
+        let records = ledger.list(Some(LedgerStatus::Parked)).await.unwrap();
+        records.into_iter().find(|r| r.latest.envelope == r#"{"not":"an envelope"}"#)
+    })
+    .await;
+    assert!(parked.latest.event_id.starts_with("malformed:"), "{parked:?}");
+    assert_eq!(parked.latest.failure.as_ref().map(|f| f.class.as_str()), Some("MalformedEnvelope"));
     // Duplicates of completed events are acknowledged without running the handler again.
     let response = invoke_function("processor", &events.join("duplicates-batch.json"));
     assert_eq!(failures(&response), 0, "{response}");

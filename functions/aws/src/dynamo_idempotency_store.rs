@@ -8,12 +8,14 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, Update};
 use hookline_domain::idempotency::{FailureKind, IdempotencyRecord, RecordStatus, RecordedError, classify_conflict};
 use hookline_ports::idempotency_store::LOCK_LOST;
 use hookline_ports::{Claim, ClaimOutcome, ClaimRequest, IdempotencyStore, StoreError};
+
+use crate::dynamo_values::{n, s, store_error};
 
 /// Attribute names of an idempotency record.
 pub mod field {
@@ -38,14 +40,6 @@ const HELD_CONDITION: &str = "claim_token = :token AND #status = :in_progress";
 pub struct DynamoIdempotencyStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn new_token() -> String {
@@ -81,19 +75,6 @@ impl DynamoIdempotencyStore {
             .expression_attribute_values(":now", n(now_seconds()))
             .build()
             .expect("table, key and update expression are set")
-    }
-}
-
-fn store_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError {
-        operation,
-        retryable: !matches!(error, SdkError::ConstructionFailure(_)),
-        message: DisplayErrorContext(&error).to_string(),
-        source: Some(Box::new(error)),
     }
 }
 

@@ -3,32 +3,18 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookline_domain::dead_letter::{LedgerEntry, LedgerStatus};
 use hookline_domain::idempotency::{FailureKind, RecordedError};
 use hookline_ports::{DeadLetterLedger, LedgerRecord, LedgerSighting, StoreError};
 
+use crate::dynamo_values::{n, s, store_error as error};
+
 #[derive(Debug, Clone)]
 pub struct DynamoLedger {
     client: aws_sdk_dynamodb::Client,
     table: String,
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn error<E, R>(operation: &'static str, e: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError { operation, retryable: true, message: DisplayErrorContext(&e).to_string(), source: Some(Box::new(e)) }
 }
 
 const LATEST: &str = "SET #status = :status, envelope = :envelope, last_message_id = :mid, receive_count = :rc, \

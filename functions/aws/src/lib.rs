@@ -7,6 +7,7 @@
 pub mod dynamo_events_sink;
 pub mod dynamo_idempotency_store;
 pub mod dynamo_ledger;
+mod dynamo_values;
 pub mod sdk;
 pub mod secrets_manager_sources;
 pub mod sqs_queue;

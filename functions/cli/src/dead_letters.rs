@@ -121,11 +121,9 @@ pub async fn replay<L: DeadLetterLedger, Q: Queue>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use hookline_domain::dead_letter::LedgerEntry;
     use hookline_domain::idempotency::{FailureKind, RecordedError};
-    use hookline_ports::fakes::{MemoryLedger, MemoryQueue};
+    use hookline_ports::fakes::{MemoryLedger, MemoryQueue, sample_envelope};
 
     use super::*;
 
@@ -145,16 +143,7 @@ mod tests {
     }
 
     fn envelope(event_id: &str) -> String {
-        Envelope {
-            source: "stripe".into(),
-            event_id: event_id.into(),
-            scheme: "stripe".into(),
-            received_at: "2026-11-28T12:00:00.000Z".into(),
-            content_type: None,
-            headers: BTreeMap::new(),
-            body: b"{}".to_vec(),
-        }
-        .to_json()
+        sample_envelope(event_id, b"{}").to_json()
     }
 
     async fn ledger() -> MemoryLedger {

@@ -6,6 +6,7 @@ mod memory_ledger;
 mod memory_queue;
 mod memory_sources;
 mod memory_visibility;
+mod sample_envelope;
 mod scripted_handler;
 
 pub use fixed_clock::FixedClock;
@@ -14,4 +15,5 @@ pub use memory_ledger::MemoryLedger;
 pub use memory_queue::MemoryQueue;
 pub use memory_sources::{MemorySourcesLoader, StaticSources};
 pub use memory_visibility::MemoryVisibility;
+pub use sample_envelope::sample_envelope;
 pub use scripted_handler::ScriptedHandler;

@@ -2,7 +2,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hookline_domain::idempotency::RecordStatus;
-use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryQueue, MemoryVisibility, ScriptedHandler};
+use hookline_ports::fakes::{
+    FixedClock, MemoryIdempotencyStore, MemoryQueue, MemoryVisibility, ScriptedHandler, sample_envelope,
+};
 
 use super::*;
 
@@ -45,16 +47,7 @@ impl World {
 }
 
 fn envelope(event_id: &str, body: &str) -> String {
-    Envelope {
-        source: "stripe".into(),
-        event_id: event_id.into(),
-        scheme: "stripe".into(),
-        received_at: "2026-11-28T12:00:00.000Z".into(),
-        content_type: Some("application/json".into()),
-        headers: BTreeMap::new(),
-        body: body.as_bytes().to_vec(),
-    }
-    .to_json()
+    sample_envelope(event_id, body.as_bytes()).to_json()
 }
 
 fn record(message_id: &str, body: String, receive_count: u32) -> InboundRecord {

@@ -1,7 +1,7 @@
-use std::collections::BTreeMap;
-
 use hookline_domain::idempotency::{self, RecordedError};
-use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility};
+use hookline_ports::fakes::{
+    FixedClock, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, sample_envelope,
+};
 use hookline_ports::{ClaimOutcome, ClaimRequest, IdempotencyStore};
 
 use super::*;
@@ -62,16 +62,7 @@ impl World {
 }
 
 fn envelope(event_id: &str) -> String {
-    Envelope {
-        source: "stripe".into(),
-        event_id: event_id.into(),
-        scheme: "stripe".into(),
-        received_at: "2026-11-28T12:00:00.000Z".into(),
-        content_type: Some("application/json".into()),
-        headers: BTreeMap::new(),
-        body: b"{}".to_vec(),
-    }
-    .to_json()
+    sample_envelope(event_id, b"{}").to_json()
 }
 
 fn dead_letter(message_id: &str, body: String, attributes: &[(&str, &str)]) -> DeadLetterRecord {
