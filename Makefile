@@ -14,7 +14,7 @@ export HOOKLINE_MOTO_PORT := $(MOTO_PORT)
 export AWS_ENDPOINT_URL
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev down test lint samples venv venv-sam emulator-up emulator-down provision infra-test
+.PHONY: dev down test lint samples venv venv-sam emulator-up emulator-down provision infra-test build validate
 
 dev: ## the local stack: emulator, resources, functions, one signed webhook all the way through
 	$(LOCAL)/dev.sh
@@ -51,3 +51,10 @@ provision: emulator-up ## create the template's queues/secrets in moto, write $(
 
 infra-test: venv ## unit + end-to-end tests of infra/local (own moto on port 4599)
 	$(PYTHON) -m unittest discover -s $(LOCAL) -p 'test_*.py'
+
+build: venv ## release build of ingest/processor/reprocess with cargo lambda (arm64 if the target is installed, else x86-64), zipped, sizes printed
+	$(LOCAL)/build.sh
+
+validate: venv venv-sam ## sam validate --lint and cfn-lint on template.yaml (offline, no credentials)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} .venv-sam/bin/sam validate --lint --template template.yaml
+	$(VENV)/bin/cfn-lint template.yaml

@@ -40,6 +40,9 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
 step "functions under cargo lambda watch on 127.0.0.1:$HOOKLINE_WATCH_PORT"
 infra/local/functions.sh start "$env_file"
 
+step "cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
+
 step "infrastructure script tests"
 .venv/bin/python -m unittest discover -s infra/local -p 'test_*.py'
 

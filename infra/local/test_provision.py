@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,24 @@ class TagLoaderTest(unittest.TestCase):
                 "DeadLetterLedgerTable",
                 "ReprocessFunction",
                 "WebhookApi",
+                "IngestLogGroup",
+                "IngestRole",
+                "ProcessorLogGroup",
+                "ProcessorRole",
+                "ReprocessLogGroup",
+                "ReprocessRole",
+                "AlarmTopic",
+                "AlarmEmailSubscription",
+                "DeadLetterQueueDepthAlarm",
+                "ParkingQueueDepthAlarm",
+                "MainQueueAgeAlarm",
+                "IngestErrorsAlarm",
+                "IngestThrottlesAlarm",
+                "ProcessorErrorsAlarm",
+                "ProcessorThrottlesAlarm",
+                "ReprocessErrorsAlarm",
+                "ReprocessThrottlesAlarm",
+                "Dashboard",
             },
         )
         self.assertEqual(
@@ -429,8 +448,8 @@ class TemplateStaticTest(unittest.TestCase):
         )
 
     def test_ingest_policies_are_least_privilege(self):
-        policies = self.resources["IngestFunction"]["Properties"]["Policies"]
-        statements = [s for p in policies for s in p["Statement"]]
+        policies = self.resources["IngestRole"]["Properties"]["Policies"]
+        statements = [s for p in policies for s in p["PolicyDocument"]["Statement"] if s["Sid"] != "WriteOwnLogs"]
         self.assertEqual(
             {(s["Action"], json.dumps(s["Resource"], sort_keys=True)) for s in statements},
             {
@@ -438,7 +457,7 @@ class TemplateStaticTest(unittest.TestCase):
                 ("secretsmanager:GetSecretValue", json.dumps({"Ref": "SourcesSecret"})),
             },
         )
-        self.assertNotIn("*", json.dumps(policies))
+        self.assertNotIn("*", json.dumps(statements))
 
     def test_function_defaults(self):
         fn = self.template["Globals"]["Function"]
@@ -456,6 +475,369 @@ class TemplateStaticTest(unittest.TestCase):
         self.assertEqual(sqs["Queue"], {"Fn::GetAtt": ["MainQueue", "Arn"]})
         self.assertEqual(sqs["FunctionResponseTypes"], ["ReportBatchItemFailures"])
         self.assertIn("MaximumConcurrency", sqs["ScalingConfig"])
+
+
+# --------------------------------------------------------------------------------------
+# Least privilege: a checker over every IAM policy statement of a template.
+
+FUNCTIONS = {"IngestFunction": "ingest", "ProcessorFunction": "processor", "ReprocessFunction": "reprocess"}
+# The one wildcard IAM cannot do without: PutLogEvents is authorised on a log stream, whose
+# name Lambda picks. It is allowed only as the stream part of a log group of the template.
+_LOG_STREAM_WILDCARD = re.compile(
+    r"^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\$\{(\w+)\}:log-stream:\*$"
+)
+
+
+def _policy_texts(value) -> list[str]:
+    """The literal text of an Action/Resource value: plain strings and Fn::Sub/Join parts."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for v in value for t in _policy_texts(v)]
+    if isinstance(value, dict):
+        if "Fn::Sub" in value:
+            sub = value["Fn::Sub"]
+            return _policy_texts(sub[0] if isinstance(sub, list) else sub) + (
+                _policy_texts(list(sub[1].values())) if isinstance(sub, list) else []
+            )
+        return [t for v in value.values() for t in _policy_texts(v)]
+    return []
+
+
+def _statements(value, path="Resources"):
+    """Every IAM policy statement anywhere under value, with where it is."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Statement":
+                for i, st in enumerate(inner if isinstance(inner, list) else [inner]):
+                    yield f"{path}.Statement[{i}]", st
+            else:
+                yield from _statements(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _statements(inner, f"{path}[{i}]")
+
+
+def iam_violations(template: dict) -> list[str]:
+    """Why the template is not least privilege (empty when it is)."""
+    problems = []
+    resources = template.get("Resources", {})
+    log_groups = {lid for lid, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"}
+
+    def find_key(value, key, path):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k == key:
+                    yield f"{path}.{k}", v
+                yield from find_key(v, key, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from find_key(v, key, f"{path}[{i}]")
+
+    for where, value in find_key(template, "ManagedPolicyArns", "template"):
+        problems.append(f"{where}: managed policies are not allowed ({json.dumps(value)})")
+    for lid, r in resources.items():
+        if r.get("Type") == "AWS::Serverless::Function":
+            props = r.get("Properties") or {}
+            if "Policies" in props:
+                problems.append(f"{lid}: SAM Policies (use an explicit AWS::IAM::Role)")
+            if "Role" not in props:
+                problems.append(f"{lid}: no explicit Role (SAM would create one with managed policies)")
+    if "Policies" in (template.get("Globals", {}).get("Function") or {}):
+        problems.append("Globals.Function: SAM Policies")
+
+    for where, st in _statements(resources):
+        if not isinstance(st, dict):
+            problems.append(f"{where}: not a statement")
+            continue
+        for key in ("NotAction", "NotResource", "NotPrincipal"):
+            if key in st:
+                problems.append(f"{where}: {key} grants everything else")
+        actions = _policy_texts(st.get("Action", []))
+        for action in actions:
+            if "*" in action or "?" in action:
+                problems.append(f"{where}: wildcard action {action!r}")
+        for text in _policy_texts(st.get("Resource", [])):
+            if "*" not in text and "?" not in text:
+                continue
+            m = _LOG_STREAM_WILDCARD.match(text)
+            if m and m.group(1) in log_groups and set(actions) <= {"logs:CreateLogStream", "logs:PutLogEvents"}:
+                continue
+            problems.append(f"{where}: wildcard resource {text!r}")
+        principal = st.get("Principal")
+        if principal is not None and "*" in json.dumps(principal):
+            problems.append(f"{where}: wildcard principal")
+    return problems
+
+
+def _grants(role: dict) -> set[tuple[str, str]]:
+    """(action, resource) pairs of a role's inline policies, resources as compact JSON."""
+    out = set()
+    for policy in role["Properties"]["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            assert st["Effect"] == "Allow"
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            out |= {(a, json.dumps(r, sort_keys=True)) for a in actions for r in res}
+    return out
+
+
+class LeastPrivilegeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template(TEMPLATE_PATH)
+        cls.resources = cls.template["Resources"]
+
+    def test_template_has_no_wildcards_managed_policies_or_sam_policies(self):
+        self.assertEqual(iam_violations(self.template), [])
+
+    def test_checker_catches_what_it_must(self):
+        bad = load_template(
+            textwrap.dedent(
+                """\
+                Globals:
+                  Function:
+                    Policies: [AWSLambdaBasicExecutionRole]
+                Resources:
+                  LG: {Type: AWS::Logs::LogGroup}
+                  F:
+                    Type: AWS::Serverless::Function
+                    Properties:
+                      Policies: [SQSPollerPolicy: {QueueName: q}]
+                  R:
+                    Type: AWS::IAM::Role
+                    Properties:
+                      ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonSQSFullAccess]
+                      Policies:
+                        - PolicyName: p
+                          PolicyDocument:
+                            Statement:
+                              - {Effect: Allow, Action: "sqs:*", Resource: !GetAtt Q.Arn}
+                              - {Effect: Allow, Action: dynamodb:GetItem, Resource: "*"}
+                              - Effect: Allow
+                                Action: dynamodb:Query
+                                Resource: !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/t/*"
+                              - {Effect: Allow, Action: [sqs:SendMessage, "sqs:Get*"], Resource: !Join ["", ["arn:aws:sqs:*:", "q"]]}
+                              - {Effect: Allow, NotAction: iam:PassRole, Resource: !GetAtt Q.Arn}
+                              - Effect: Allow
+                                Action: sqs:SendMessage
+                                Resource: !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${LG}:log-stream:*"
+                              - Effect: Allow
+                                Action: logs:PutLogEvents
+                                Resource: !Sub "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Other}:log-stream:*"
+                  P:
+                    Type: AWS::SQS::QueuePolicy
+                    Properties:
+                      PolicyDocument:
+                        Statement: {Effect: Allow, Principal: "*", Action: sqs:SendMessage, Resource: !GetAtt Q.Arn}
+                """
+            )
+        )
+        problems = "\n".join(iam_violations(bad))
+        for expected in (
+            "managed policies are not allowed",
+            "F: SAM Policies",
+            "F: no explicit Role",
+            "Globals.Function: SAM Policies",
+            "wildcard action 'sqs:*'",
+            "wildcard resource '*'",
+            "table/t/*",
+            "wildcard action 'sqs:Get*'",
+            "wildcard resource 'arn:aws:sqs:*:'",
+            "NotAction grants everything else",
+            "${LG}:log-stream:*'",  # the log exception is for logs actions only
+            "${Other}:log-stream:*'",  # ... and only on a log group of the template
+            "wildcard principal",
+        ):
+            self.assertIn(expected, problems)
+        self.assertEqual(len(iam_violations(bad)), 13, problems)
+
+    def test_each_role_grants_exactly_what_its_code_uses(self):
+        def arn(lid):
+            return json.dumps({"Fn::GetAtt": [lid, "Arn"]}, sort_keys=True)
+
+        def logs(lid):
+            base = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${%sLogGroup}" % lid
+            return {
+                (a, json.dumps({"Fn::Sub": r})) for a in ("logs:CreateLogStream", "logs:PutLogEvents")
+                for r in (base, base + ":log-stream:*")
+            }
+
+        consume = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+        expected = {
+            "Ingest": {
+                ("sqs:SendMessage", arn("MainQueue")),
+                ("secretsmanager:GetSecretValue", json.dumps({"Ref": "SourcesSecret"})),
+            },
+            "Processor": {(a, arn("MainQueue")) for a in consume}
+            | {
+                ("sqs:SendMessage", arn("DeadLetterQueue")),
+                ("dynamodb:UpdateItem", arn("IdempotencyTable")),
+                ("dynamodb:PutItem", arn("EventsTable")),
+            },
+            "Reprocess": {(a, arn("DeadLetterQueue")) for a in consume}
+            | {
+                ("sqs:SendMessage", arn("MainQueue")),
+                ("dynamodb:GetItem", arn("IdempotencyTable")),
+                ("dynamodb:UpdateItem", arn("DeadLetterLedgerTable")),
+            },
+        }
+        roles = {lid for lid, r in self.resources.items() if r["Type"] == "AWS::IAM::Role"}
+        self.assertEqual(roles, {f"{name}Role" for name in expected})
+        for name, grants in expected.items():
+            with self.subTest(name):
+                role = self.resources[f"{name}Role"]
+                self.assertEqual(_grants(role), grants | logs(name))
+                trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+                self.assertEqual(
+                    trust, [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+                )
+                fn = self.resources[f"{name}Function"]["Properties"]
+                self.assertEqual(fn["Role"], {"Fn::GetAtt": [f"{name}Role", "Arn"]})
+
+    def test_each_function_logs_to_its_own_log_group_with_retention(self):
+        ctx = Context(template=self.template, stack_name="st")
+        for lid, short in FUNCTIONS.items():
+            name = lid.removesuffix("Function")
+            with self.subTest(lid):
+                fn_name = resolve(self.resources[lid]["Properties"]["FunctionName"], ctx)
+                self.assertEqual(fn_name, f"st-{short}")
+                group = self.resources[f"{name}LogGroup"]["Properties"]
+                self.assertEqual(resolve(group["LogGroupName"], ctx), f"/aws/lambda/{fn_name}")
+                self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionDays"})
+
+    def test_function_environment_is_unchanged_by_the_roles(self):
+        # The code reads these names; the IAM change must not touch them.
+        names = {
+            lid: set(self.resources[lid]["Properties"]["Environment"]["Variables"]) for lid in FUNCTIONS
+        }
+        self.assertEqual(
+            names["IngestFunction"],
+            {"HOOKLINE_QUEUE_URL", "HOOKLINE_SOURCES_SECRET_ID", "HOOKLINE_SOURCES_TTL_SECONDS", "RUST_LOG"},
+        )
+        self.assertIn("HOOKLINE_EVENTS_TABLE", names["ProcessorFunction"])
+        self.assertIn("HOOKLINE_LEDGER_TABLE", names["ReprocessFunction"])
+
+    def test_tables_survive_teardown(self):
+        for lid in ("IdempotencyTable", "EventsTable", "DeadLetterLedgerTable"):
+            self.assertEqual(self.resources[lid].get("DeletionPolicy"), "Retain", lid)
+            self.assertEqual(self.resources[lid].get("UpdateReplacePolicy"), "Retain", lid)
+
+    @unittest.skipUnless((REPO_ROOT / ".venv-sam/bin/python").exists(), "needs .venv-sam (make venv-sam)")
+    def test_sam_transform_adds_no_role_and_no_managed_policy(self):
+        script = textwrap.dedent(
+            """\
+            import json, sys
+            from pathlib import Path
+            sys.path.insert(0, sys.argv[1])
+            from provision import load_template
+            from samtranslator.translator.transform import transform
+            class NoManagedPolicies:
+                def load(self):
+                    return {}
+            t = load_template(Path(sys.argv[2]))
+            for r in t["Resources"].values():
+                if r["Type"] == "AWS::Serverless::Function":
+                    r["Properties"]["CodeUri"] = "s3://bucket/key"  # what sam deploy uploads
+            print(json.dumps(transform(t, {}, NoManagedPolicies())))
+            """
+        )
+        env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+        result = subprocess.run(
+            [str(REPO_ROOT / ".venv-sam/bin/python"), "-c", script, str(HERE), str(TEMPLATE_PATH)],
+            capture_output=True, text=True, timeout=120, env=env,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = json.loads(result.stdout)
+        self.assertEqual(iam_violations(out), [])
+        roles = sorted(lid for lid, r in out["Resources"].items() if r["Type"] == "AWS::IAM::Role")
+        self.assertEqual(roles, ["IngestRole", "ProcessorRole", "ReprocessRole"])
+        for lid in FUNCTIONS:
+            self.assertEqual(out["Resources"][lid]["Properties"]["Role"], {"Fn::GetAtt": [lid.replace("Function", "Role"), "Arn"]})
+
+
+class ObservabilityTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template(TEMPLATE_PATH)
+        cls.resources = cls.template["Resources"]
+
+    def alarms(self):
+        return {lid: r["Properties"] for lid, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+    def test_alarms_go_to_the_topic(self):
+        alarms = self.alarms()
+        got = {
+            (p["Namespace"], p["MetricName"], json.dumps(p["Dimensions"][0]["Value"], sort_keys=True),
+             p["ComparisonOperator"], json.dumps(p["Threshold"]))
+            for p in alarms.values()
+        }
+        queue = lambda q: json.dumps({"Fn::GetAtt": [q, "QueueName"]}, sort_keys=True)  # noqa: E731
+        expected = {
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue("DeadLetterQueue"), "GreaterThanThreshold", "0"),
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue("ParkingQueue"), "GreaterThanThreshold", "0"),
+            ("AWS/SQS", "ApproximateAgeOfOldestMessage", queue("MainQueue"), "GreaterThanThreshold",
+             json.dumps({"Ref": "OldestMessageAlarmSeconds"})),
+        } | {
+            ("AWS/Lambda", metric, json.dumps({"Ref": fn}), "GreaterThanThreshold", "0")
+            for fn in FUNCTIONS for metric in ("Errors", "Throttles")
+        }
+        self.assertEqual(got, expected)
+        for lid, p in alarms.items():
+            self.assertEqual(p["AlarmActions"], [{"Ref": "AlarmTopic"}], lid)
+            self.assertEqual(p["TreatMissingData"], "notBreaching", lid)
+        self.assertEqual(self.template["Parameters"]["OldestMessageAlarmSeconds"]["Default"], 300)
+
+    def test_email_subscription_is_optional(self):
+        sub = self.resources["AlarmEmailSubscription"]
+        self.assertEqual(sub["Condition"], "HasAlarmEmail")
+        self.assertEqual(sub["Properties"]["TopicArn"], {"Ref": "AlarmTopic"})
+        self.assertFalse(provision.evaluate_condition("HasAlarmEmail", Context(template=self.template)))
+        ctx = Context(template=self.template, overrides={"AlarmEmail": "ops@example.com"})
+        self.assertTrue(provision.evaluate_condition("HasAlarmEmail", ctx))
+
+    def test_dashboard_body_is_json_with_every_metric(self):
+        ctx = Context(template=self.template, stack_name="st", account_id="111122223333")
+        for q, name in (("MainQueue", "st-main"), ("DeadLetterQueue", "st-dlq"), ("ParkingQueue", "st-parking")):
+            ctx.resources[q] = ResolvedResource(ref=f"http://q/{name}", attributes={"QueueName": name})
+        for lid, short in FUNCTIONS.items():
+            ctx.resources[lid] = ResolvedResource(ref=f"st-{short}")
+        body = json.loads(resolve(self.resources["Dashboard"]["Properties"]["DashboardBody"], ctx))
+        metrics, expressions = set(), []
+        for widget in body["widgets"]:
+            self.assertEqual(widget["properties"]["region"], "us-east-1")
+            for line in widget["properties"]["metrics"]:
+                if isinstance(line[0], dict):
+                    expressions.append(line[0]["expression"])
+                else:
+                    metrics.add(tuple(line))
+        self.assertIn("SEARCH('{Hookline,Function,Source} MetricName=\"Accepted\"', 'Sum', 60)", expressions)
+        self.assertIn("SEARCH('{Hookline,Function,Reason} MetricName=\"Rejected\"', 'Sum', 60)", expressions)
+        self.assertIn(("Hookline", "EnqueueFailed", "Function", "ingest"), metrics)
+        for m in ("Processed", "Duplicates", "TransientFailures", "PermanentFailures", "PayloadConflicts"):
+            self.assertIn(("Hookline", m, "Function", "processor"), metrics)
+        for m in ("DeadLettersSeen", "Replayed", "Parked"):
+            self.assertIn(("Hookline", m, "Function", "reprocess"), metrics)
+        for q in ("st-main", "st-dlq", "st-parking"):
+            for m in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"):
+                self.assertIn(("AWS/SQS", m, "QueueName", q), metrics)
+
+    def test_outputs(self):
+        outputs = self.template["Outputs"]
+        self.assertEqual(outputs["AlarmTopicArn"]["Value"], {"Ref": "AlarmTopic"})
+        self.assertIn("${Dashboard}", outputs["DashboardUrl"]["Value"]["Fn::Sub"])
+
+
+class ReadmeTest(unittest.TestCase):
+    def test_every_parameter_is_in_the_readme_table(self):
+        readme = (REPO_ROOT / "README.md").read_text()
+        match = re.search(r"^## Template parameters\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
+        self.assertIsNotNone(match, "README.md has no '## Template parameters' section")
+        rows = [line for line in match.group(1).splitlines() if line.startswith("|")]
+        names = {m.group(1) for line in rows[2:] for m in [re.match(r"\|\s*`(\w+)`", line)] if m}
+        parameters = set(load_template(TEMPLATE_PATH)["Parameters"])
+        self.assertEqual(parameters - names, set(), "parameters missing from the README table")
+        self.assertEqual(names - parameters, set(), "README table rows naming no parameter")
 
 
 def _moto(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:

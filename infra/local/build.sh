@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Release build of the three Lambda functions with cargo lambda, the way `sam build` does it.
+#
+#   infra/local/build.sh            arm64 when the aarch64 target is installed, else x86-64
+#   HOOKLINE_ARCH=x86-64 infra/local/build.sh     force an architecture (arm64 | x86-64)
+#
+# Never downloads a Rust target: `cargo lambda build --arm64` would run `rustup target add`
+# by itself, so arm64 is only used when `rustup target list --installed` already shows
+# aarch64-unknown-linux-gnu. Deploy with the matching template parameter
+# (Architecture=arm64 or Architecture=x86_64).
+#
+# Output: target/lambda/<function>/bootstrap and bootstrap.zip (zipped as Lambda expects:
+# one executable file named bootstrap at the root), then each one's size and the build time.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+functions=(ingest processor reprocess)
+
+[[ -x .venv/bin/cargo-lambda ]] || { echo "build: cargo-lambda not found; run 'make venv' first" >&2; exit 1; }
+export PATH="$root/.venv/bin:$PATH"
+
+target_installed() {
+    command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx "$1"
+}
+
+arch=${HOOKLINE_ARCH:-}
+if [[ -z "$arch" ]]; then
+    if target_installed aarch64-unknown-linux-gnu; then
+        arch=arm64
+    else
+        echo "build: the aarch64-unknown-linux-gnu Rust target is not installed; building x86-64 instead." >&2
+        echo "build: for arm64 (the template's default), run 'rustup target add aarch64-unknown-linux-gnu'" >&2
+        echo "build: yourself, or deploy this build with --parameter-overrides Architecture=x86_64." >&2
+        arch=x86-64
+    fi
+fi
+case "$arch" in
+    arm64)  triple=aarch64-unknown-linux-gnu; template_arch=arm64 ;;
+    x86-64) triple=x86_64-unknown-linux-gnu; template_arch=x86_64 ;;
+    *) echo "build: HOOKLINE_ARCH must be arm64 or x86-64, not '$arch'" >&2; exit 2 ;;
+esac
+if ! target_installed "$triple"; then
+    echo "build: Rust target $triple is not installed and will not be downloaded here." >&2
+    echo "build: run 'rustup target add $triple' first." >&2
+    exit 1
+fi
+
+bin_args=()
+for f in "${functions[@]}"; do bin_args+=(--bin "$f"); done
+
+echo "build: cargo lambda build --release --$arch ${bin_args[*]}"
+start=$(date +%s)
+cargo lambda build --release "--$arch" --locked "${bin_args[@]}"
+elapsed=$(( $(date +%s) - start ))
+
+zip_bootstrap() {  # zip_bootstrap DIR: DIR/bootstrap -> DIR/bootstrap.zip
+    rm -f "$1/bootstrap.zip"
+    if command -v zip >/dev/null 2>&1; then
+        (cd "$1" && zip -q -X -9 bootstrap.zip bootstrap)
+    else
+        python3 - "$1" <<'EOF'
+import os, sys, zipfile
+d = sys.argv[1]
+info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
+info.external_attr = (0o100755 << 16)  # executable regular file
+info.compress_type = zipfile.ZIP_DEFLATED
+with open(os.path.join(d, "bootstrap"), "rb") as src, zipfile.ZipFile(os.path.join(d, "bootstrap.zip"), "w") as z:
+    z.writestr(info, src.read(), compresslevel=9)
+EOF
+    fi
+}
+
+printf '\n%-10s %12s %12s  %s\n' function binary zip path
+for f in "${functions[@]}"; do
+    dir="target/lambda/$f"
+    [[ -f "$dir/bootstrap" ]] || { echo "build: $dir/bootstrap was not produced" >&2; exit 1; }
+    zip_bootstrap "$dir"
+    printf '%-10s %12s %12s  %s\n' "$f" "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")" "$dir/bootstrap.zip"
+done
+echo "(bytes)"
+echo "build: $triple release build took ${elapsed}s; deploy with Architecture=$template_arch"
