@@ -19,6 +19,15 @@ step() { printf '\n==> %s\n' "$*"; }
 step "build (workspace, all targets)"
 cargo build --workspace --all-targets --locked
 
+# Deployability: the template passes SAM's own validation, and the functions build as Lambda
+# runs them (release, cargo lambda, arm64 when the target is installed, else x86-64).
+step "sam validate --lint"
+infra/local/bootstrap.sh sam
+AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 \
+  .venv-sam/bin/sam validate --lint --template template.yaml
+step "release build of the three functions (cargo lambda)"
+infra/local/build.sh
+
 cleanup() {
   infra/local/functions.sh stop || true
   infra/local/moto.sh stop || true
@@ -52,3 +61,4 @@ set -a
 . "$env_file"
 set +a
 cargo test --workspace --locked
+

@@ -919,6 +919,34 @@ class EndToEndTest(unittest.TestCase):
         rap = resolve(load_template(TEMPLATE_PATH)["Resources"]["DeadLetterQueue"]["Properties"]["RedriveAllowPolicy"], ctx)
         self.assertEqual(rap["sourceQueueArns"], [attrs["main"]["QueueArn"]])
 
+        # Exactly what the template declares: every queue and table, by name and key attributes.
+        template = load_template(TEMPLATE_PATH)
+        declared = {lid: r for lid, r in template["Resources"].items()}
+        queue_names = sorted(
+            resolve(r["Properties"]["QueueName"], ctx) for r in declared.values() if r["Type"] == "AWS::SQS::Queue"
+        )
+        self.assertEqual(
+            sorted(u.rsplit("/", 1)[1] for u in sqs.list_queues(QueueNamePrefix="e2e-").get("QueueUrls", [])),
+            queue_names,
+        )
+        for lid, r in declared.items():
+            if r["Type"] == "AWS::SQS::Queue" and "VisibilityTimeout" in r["Properties"]:
+                name = resolve(r["Properties"]["QueueName"], ctx)
+                url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+                got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+                self.assertEqual(got["VisibilityTimeout"], str(resolve(r["Properties"]["VisibilityTimeout"], ctx)), lid)
+        dynamodb = self.client("dynamodb")
+        tables = {lid: r for lid, r in declared.items() if r["Type"] == "AWS::DynamoDB::Table"}
+        self.assertGreaterEqual(len(tables), 3)
+        for lid, r in tables.items():
+            described = dynamodb.describe_table(TableName=resolve(r["Properties"]["TableName"], ctx))["Table"]
+            self.assertEqual(described["KeySchema"], r["Properties"]["KeySchema"], lid)
+            self.assertEqual(described["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST", lid)
+            ttl = r["Properties"].get("TimeToLiveSpecification")
+            if ttl:
+                got = dynamodb.describe_time_to_live(TableName=described["TableName"])["TimeToLiveDescription"]
+                self.assertEqual(got.get("AttributeName"), ttl["AttributeName"], lid)
+
         sm = self.client("secretsmanager")
         self.assertEqual(sm.get_secret_value(SecretId="e2e-sources")["SecretString"], SOURCES_JSON.read_text())
         arn = sm.describe_secret(SecretId="e2e-sources")["ARN"]
