@@ -105,6 +105,7 @@ impl Stack {
             receipt_handle: message.receipt_handle.unwrap(),
             body: message.body.unwrap(),
             receive_count,
+            attributes: Default::default(),
         })
     }
 }
@@ -114,7 +115,13 @@ fn envelope(event_id: &str, body: &str) -> String {
 }
 
 fn record(body: String) -> InboundRecord {
-    InboundRecord { message_id: "m".into(), receipt_handle: "unused".into(), body, receive_count: 1 }
+    InboundRecord {
+        message_id: "m".into(),
+        receipt_handle: "unused".into(),
+        body,
+        receive_count: 1,
+        attributes: Default::default(),
+    }
 }
 
 #[tokio::test]

@@ -28,7 +28,13 @@ fn records(count: usize, next: &AtomicU64) -> Vec<InboundRecord> {
                 body: br#"{"id":"evt","type":"charge.succeeded"}"#.to_vec(),
             }
             .to_json();
-            InboundRecord { message_id: format!("m{n}"), receipt_handle: format!("r{n}"), body, receive_count: 1 }
+            InboundRecord {
+                message_id: format!("m{n}"),
+                receipt_handle: format!("r{n}"),
+                body,
+                receive_count: 1,
+                attributes: BTreeMap::new(),
+            }
         })
         .collect()
 }

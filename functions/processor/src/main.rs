@@ -8,7 +8,7 @@ use hookline_ports::{Clock, SystemClock};
 use hookline_processor::deadline::effective_deadline;
 use hookline_processor::fault_injection::FaultInjection;
 use hookline_processor::metrics::batch_metrics;
-use hookline_processor::sqs_event::{batch_response, inbound_records};
+use hookline_processor::sqs_event::{batch_response, inbound_records, unacknowledged};
 use hookline_processor::{Processor, ProcessorConfig};
 use lambda_runtime::{LambdaEvent, run, service_fn};
 
@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
             let records = inbound_records(event.payload)?;
             let reports = processor.process_batch(records, deadline).await;
             batch_metrics(namespace, &reports).emit(SystemClock.now_unix_millis());
-            Ok::<SqsBatchResponse, lambda_runtime::Error>(batch_response(&reports))
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(batch_response(unacknowledged(&reports)))
         }
     }))
     .await

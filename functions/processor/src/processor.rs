@@ -1,6 +1,7 @@
 //! The per-record flow, over the ports: parse, claim, handle, then complete, retry with
 //! backoff, or dead-letter. Records of a batch run concurrently (bounded) and fail alone.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -23,6 +24,8 @@ pub struct InboundRecord {
     pub body: String,
     /// SQS's `ApproximateReceiveCount` (1 on the first delivery).
     pub receive_count: u32,
+    /// The message's string attributes, by name.
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// Tunables, from configuration.

@@ -4,6 +4,11 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 
 use crate::processor::{InboundRecord, RecordReport};
 
+/// Message ids of the records that were not acknowledged, in order.
+pub fn unacknowledged(reports: &[RecordReport]) -> impl Iterator<Item = String> + '_ {
+    reports.iter().filter(|report| !report.outcome.acknowledged()).map(|report| report.message_id.clone())
+}
+
 /// A record Lambda delivered that cannot be processed at all (no message id): it cannot be
 /// reported either, so the whole batch must fail for it to be retried.
 #[derive(Debug, thiserror::Error)]
@@ -25,18 +30,22 @@ fn inbound_record(message: SqsMessage) -> Result<InboundRecord, UnidentifiableRe
         receipt_handle: message.receipt_handle.unwrap_or_default(),
         body: message.body.unwrap_or_default(),
         receive_count,
+        attributes: message
+            .message_attributes
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.string_value?)))
+            .collect(),
     })
 }
 
-/// Lists exactly the records that were not acknowledged.
-pub fn batch_response(reports: &[RecordReport]) -> SqsBatchResponse {
+/// The partial batch response listing exactly `failed` (ReportBatchItemFailures).
+pub fn batch_response(failed: impl IntoIterator<Item = String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = reports
-        .iter()
-        .filter(|report| !report.outcome.acknowledged())
-        .map(|report| {
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|message_id| {
             let mut failure = BatchItemFailure::default();
-            failure.item_identifier = report.message_id.clone();
+            failure.item_identifier = message_id;
             failure
         })
         .collect();
@@ -56,18 +65,19 @@ mod tests {
         let records = inbound_records(event).unwrap();
         assert_eq!(records.len(), 3);
         assert!(records.iter().all(|r| !r.receipt_handle.is_empty() && r.receive_count >= 1));
+        assert_eq!(records[0].attributes["hookline.event_id"], "stripe:evt_sample_1");
     }
 
     #[test]
     fn only_unacknowledged_records_are_reported() {
         let report = |id: &str, outcome| RecordReport { message_id: id.into(), outcome, handler_millis: None };
-        let response = batch_response(&[
+        let response = batch_response(unacknowledged(&[
             report("a", RecordOutcome::Processed),
             report("b", RecordOutcome::Retry { class: "X".into(), delay_seconds: Some(3) }),
             report("c", RecordOutcome::Duplicate),
             report("d", RecordOutcome::DeadLettered { class: "Y".into() }),
             report("e", RecordOutcome::NotStarted),
-        ]);
+        ]));
         let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         assert_eq!(ids, ["b", "e"]);
     }

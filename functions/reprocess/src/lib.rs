@@ -4,10 +4,8 @@
 //! queue's redrive policy moves it to the parking queue).
 
 pub mod config;
-pub mod dead_letter_record;
 pub mod metrics;
 pub mod reprocessor;
 
 pub use config::ReprocessConfig;
-pub use dead_letter_record::DeadLetterRecord;
 pub use reprocessor::{DeadLetterOutcome, Reprocessor};

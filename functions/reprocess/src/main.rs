@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, SqsVisibility, load_sdk_config};
 use hookline_observability::init_json_logging;
 use hookline_ports::{Clock, SystemClock};
-use hookline_reprocess::dead_letter_record::{batch_response, dead_letter_records};
+use hookline_processor::sqs_event::{batch_response, inbound_records};
 use hookline_reprocess::metrics::batch_metrics;
 use hookline_reprocess::{ReprocessConfig, Reprocessor};
 use lambda_runtime::{LambdaEvent, run, service_fn};
@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (reprocessor, namespace) = (&reprocessor, namespace.as_str());
         async move {
-            let records = dead_letter_records(event.payload)?;
+            let records = inbound_records(event.payload)?;
             let outcomes = reprocessor.process_batch(&records).await;
             batch_metrics(namespace, &outcomes).emit(SystemClock.now_unix_millis());
             let failed = records

@@ -8,14 +8,10 @@ use hookline_domain::dead_letter::{
 use hookline_domain::envelope::{Envelope, attribute};
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
 use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, MessageVisibility, Queue};
+use hookline_processor::InboundRecord;
+// The attributes the processor puts on a message it dead-letters itself.
+use hookline_processor::processor::dead_letter_attribute::{ERROR_CLASS, ERROR_KIND, ERROR_MESSAGE};
 use tracing::Instrument;
-
-use crate::dead_letter_record::DeadLetterRecord;
-
-/// Attributes the processor puts on a message it dead-letters itself.
-const ERROR_KIND: &str = "hookline.error_kind";
-const ERROR_CLASS: &str = "hookline.error_class";
-const ERROR_MESSAGE: &str = "hookline.error_message";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeadLetterOutcome {
@@ -57,7 +53,7 @@ where
     }
 
     /// Every record's outcome, in order.
-    pub async fn process_batch(&self, records: &[DeadLetterRecord]) -> Vec<DeadLetterOutcome> {
+    pub async fn process_batch(&self, records: &[InboundRecord]) -> Vec<DeadLetterOutcome> {
         let mut outcomes = Vec::with_capacity(records.len());
         for record in records {
             let span =
@@ -69,7 +65,7 @@ where
         outcomes
     }
 
-    async fn process(&self, record: &DeadLetterRecord) -> DeadLetterOutcome {
+    async fn process(&self, record: &InboundRecord) -> DeadLetterOutcome {
         let envelope = Envelope::from_json(&record.body).ok();
         let event_id =
             envelope.as_ref().map_or_else(|| format!("malformed:{}", record.message_id), |e| e.event_id.clone());
@@ -94,10 +90,10 @@ where
             replay_count,
         };
         let decision = dead_letter::decide(&facts, &self.policy, fastrand::f64());
-        let status = match &decision {
+        let (status, replays) = match &decision {
             DeadLetterDecision::DropCompleted => return DeadLetterOutcome::DroppedDuplicate,
-            DeadLetterDecision::Replay { .. } => LedgerStatus::Replayed,
-            DeadLetterDecision::Park { .. } => LedgerStatus::Parked,
+            DeadLetterDecision::Replay { replay_count: next, .. } => (LedgerStatus::Replayed, *next),
+            DeadLetterDecision::Park { .. } => (LedgerStatus::Parked, replay_count),
         };
         let entry = LedgerEntry {
             event_id,
@@ -108,10 +104,7 @@ where
             attempts: stored.as_ref().map_or(0, |s| s.attempts),
             failure,
             status,
-            replay_count: match decision {
-                DeadLetterDecision::Replay { replay_count, .. } => replay_count,
-                _ => replay_count,
-            },
+            replay_count: replays,
             seen_at_millis: self.clock.now_unix_millis(),
         };
         if let Err(error) = self.ledger.record(&entry).await {
@@ -149,7 +142,7 @@ where
     }
 }
 
-fn failure_from_attributes(record: &DeadLetterRecord) -> Option<RecordedError> {
+fn failure_from_attributes(record: &InboundRecord) -> Option<RecordedError> {
     let class = record.attributes.get(ERROR_CLASS)?;
     let kind = match record.attributes.get(ERROR_KIND).map(String::as_str) {
         Some("permanent") => FailureKind::Permanent,

@@ -51,7 +51,13 @@ fn envelope(event_id: &str, body: &str) -> String {
 }
 
 fn record(message_id: &str, body: String, receive_count: u32) -> InboundRecord {
-    InboundRecord { message_id: message_id.into(), receipt_handle: format!("rh-{message_id}"), body, receive_count }
+    InboundRecord {
+        message_id: message_id.into(),
+        receipt_handle: format!("rh-{message_id}"),
+        body,
+        receive_count,
+        attributes: BTreeMap::new(),
+    }
 }
 
 fn outcomes(reports: &[RecordReport]) -> Vec<RecordOutcome> {

@@ -65,8 +65,8 @@ fn envelope(event_id: &str) -> String {
     sample_envelope(event_id, b"{}").to_json()
 }
 
-fn dead_letter(message_id: &str, body: String, attributes: &[(&str, &str)]) -> DeadLetterRecord {
-    DeadLetterRecord {
+fn dead_letter(message_id: &str, body: String, attributes: &[(&str, &str)]) -> InboundRecord {
+    InboundRecord {
         message_id: message_id.into(),
         receipt_handle: format!("rh-{message_id}"),
         body,
