@@ -14,7 +14,8 @@ export HOOKLINE_MOTO_PORT := $(MOTO_PORT)
 export AWS_ENDPOINT_URL
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev down test lint samples venv venv-sam emulator-up emulator-down provision infra-test build validate
+.PHONY: dev down test lint samples venv venv-sam emulator-up emulator-down provision infra-test build validate \
+	chaos bench fuzz
 
 dev: ## the local stack: emulator, resources, functions, one signed webhook all the way through
 	$(LOCAL)/dev.sh
@@ -58,3 +59,12 @@ build: venv ## release build of ingest/processor/reprocess with cargo lambda (ar
 validate: venv venv-sam ## sam validate --lint and cfn-lint on template.yaml (offline, no credentials)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} .venv-sam/bin/sam validate --lint --template template.yaml
 	$(VENV)/bin/cfn-lint template.yaml
+
+chaos: ## the full-size chaos run (5,000+ signed webhooks, emulator outage, processor kills) on its own ports
+	$(LOCAL)/chaos.sh full
+
+bench: ## every benchmark, one run, one table of ratios (see docs/performance.md)
+	infra/bench/run.sh
+
+fuzz: ## short coverage-guided fuzzing of the parsers and verifiers (see fuzz/README.md)
+	fuzz/run.sh
