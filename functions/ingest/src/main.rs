@@ -6,7 +6,7 @@ use hookline_aws::{SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, load_sdk_
 use hookline_ingest::{IngestConfig, IngestService, http};
 use hookline_observability::init_json_logging;
 use hookline_ports::{RefreshingSources, SourcesProvider, SystemClock};
-use lambda_http::{run, service_fn};
+use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,5 +22,9 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(sources = loaded.len(), "ingest ready");
 
     let service = IngestService::new(queue, sources, SystemClock, config.metrics_namespace);
-    run(service_fn(|request| http::handle(&service, request))).await.map_err(|e| anyhow::anyhow!(e))
+    // The raw event, not lambda_http's `run`: an event lambda_http cannot read gets a 400 from
+    // `handle_event` instead of failing the invocation (which API Gateway turns into a 500).
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| http::handle_event(&service, event.payload)))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
 }

@@ -122,6 +122,18 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
         }
     }
 
+    /// Records an invocation event that could not be read as a request (answered 400
+    /// `bad_request` by the HTTP edge): one log line and one metric line, like every request.
+    pub fn record_invalid_event(&self, detail: &'static str) {
+        let now_unix_millis = self.clock.now_unix_millis();
+        tracing::info!(source = "-", outcome = "rejected", reason = "invalid_event", detail, "webhook request");
+        MetricLine::new(&self.metrics_namespace)
+            .dimension("Function", "ingest")
+            .dimension("Reason", "invalid_event")
+            .metric("Rejected", 1.0, Unit::Count)
+            .emit(now_unix_millis);
+    }
+
     fn record(&self, request: &InboundRequest<'_>, outcome: &Outcome, latency_ms: f64, now_unix_millis: i64) {
         // Only names that could be valid sources are logged: the path is caller-controlled.
         let source = request.source.and_then(SourceName::parse);
