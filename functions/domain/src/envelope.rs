@@ -123,7 +123,8 @@ impl Envelope {
             body_encoding,
             body,
         };
-        serde_json::to_string(&wire).expect("an envelope always serialises: string keys, no floats")
+        let json = serde_json::to_string(&wire).expect("an envelope always serialises: string keys, no floats");
+        escape_sqs_noncharacters(json)
     }
 
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
@@ -159,6 +160,13 @@ fn encode_body(body: &[u8]) -> (BodyEncoding, std::borrow::Cow<'_, str>) {
 /// control character, so what remains to exclude are the noncharacters U+FFFE and U+FFFF.
 fn sqs_accepts(text: &str) -> bool {
     !text.chars().any(|c| c == '\u{FFFE}' || c == '\u{FFFF}')
+}
+
+/// serde_json writes U+FFFE and U+FFFF as they are, and SQS refuses a message holding them
+/// (a forwarded header or any other field may carry them). Outside strings the JSON text is
+/// ASCII, so each is inside a string, where its `\u` escape reads back as the same character.
+fn escape_sqs_noncharacters(json: String) -> String {
+    if sqs_accepts(&json) { json } else { json.replace('\u{FFFE}', "\\ufffe").replace('\u{FFFF}', "\\uffff") }
 }
 
 /// Length of `text` once serde_json has escaped it (without the quotes).
@@ -222,6 +230,18 @@ mod tests {
         e.event_id = format!("{}:{}", "s".repeat(64), "i".repeat(256));
         let message = e.to_queue_message();
         assert!(message.sqs_size() <= MAX_MESSAGE_BYTES, "{}", message.sqs_size());
+    }
+
+    #[test]
+    fn noncharacters_in_any_field_are_escaped_for_sqs() {
+        // Shrunk by tests/properties_envelope.rs: a U+FFFE in a text field went to SQS raw.
+        let mut e = envelope(b"{}".to_vec());
+        e.received_at = "\u{FFFE}".into();
+        e.headers.insert("user-agent".into(), "a\u{FFFF}b".into());
+        let json = e.to_json();
+        assert!(!json.contains(['\u{FFFE}', '\u{FFFF}']), "{json}");
+        assert!(json.contains(r#""received_at":"\ufffe""#), "{json}");
+        assert_eq!(Envelope::from_json(&json).unwrap(), e);
     }
 
     proptest! {
