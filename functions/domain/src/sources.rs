@@ -69,7 +69,10 @@ impl SourcesConfig {
     pub fn from_json(document: &[u8]) -> Result<Self, ConfigError> {
         let raw: RawDocument = serde_json::from_slice(document).map_err(|e| {
             let (line, column) = (e.line(), e.column());
-            if e.is_data() { ConfigError::Shape { line, column } } else { ConfigError::Syntax { line, column } }
+            // serde_json reports an array with more elements than the struct has fields as
+            // trailing characters, a syntax error, although the document is valid JSON.
+            let valid_json = e.is_data() || serde_json::from_slice::<serde::de::IgnoredAny>(document).is_ok();
+            if valid_json { ConfigError::Shape { line, column } } else { ConfigError::Syntax { line, column } }
         })?;
         let mut sources = BTreeMap::new();
         for (name, raw_source) in raw.sources {
@@ -276,6 +279,15 @@ mod tests {
         assert_eq!(s.max_body_bytes, MAX_BODY_BYTES_CEILING);
         assert_eq!(s.content_types, ContentTypes::Any);
         assert_eq!(s.id_header.as_ref().unwrap().as_str(), "x-id");
+    }
+
+    #[test]
+    fn valid_json_of_the_wrong_shape_is_never_called_invalid_json() {
+        // Shrunk by tests/properties_config.rs: `[{}, null]` was reported as a syntax error.
+        for doc in [r#"[{}, null]"#, r#"{"sources":{"s":["github",["x"],null,null,null,[],null,null,null,null,0]}}"#] {
+            assert!(matches!(error_of(doc), ConfigError::Shape { .. }), "{doc}: {:?}", error_of(doc));
+        }
+        assert!(matches!(error_of("[{}, nul"), ConfigError::Syntax { .. }));
     }
 
     #[test]
