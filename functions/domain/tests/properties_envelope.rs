@@ -1,0 +1,236 @@
+//! Properties of the envelope (the SQS message body carrying a webhook byte-exactly) and of
+//! the dead-letter decisions and status parsers that read what the queues carry.
+
+use std::collections::BTreeMap;
+
+use hookline_domain::Envelope;
+use hookline_domain::dead_letter::{
+    self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, ReplayPolicy,
+};
+use hookline_domain::envelope::{ENVELOPE_VERSION, EnvelopeError, attribute};
+use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
+use proptest::collection::{btree_map, vec};
+use proptest::prelude::*;
+
+/// Any character, with the ones JSON, SQS and UTF-8 handling treat specially made frequent.
+fn any_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => any::<char>(),
+        2 => prop::char::range(' ', '~'),
+        1 => prop::sample::select(vec![
+            '"', '\\', '/', '\0', '\u{7}', '\u{8}', '\t', '\n', '\u{c}', '\r', '\u{1f}', '\u{7f}', '\u{80}',
+            '\u{2028}', '\u{d7ff}', '\u{e000}', '\u{feff}', '\u{fffd}', '\u{fffe}', '\u{ffff}', '\u{10000}',
+            '\u{10ffff}', 'é', '😀',
+        ]),
+    ]
+}
+
+fn any_text(max: usize) -> impl Strategy<Value = String> {
+    vec(any_char(), 0..max).prop_map(|chars| chars.into_iter().collect())
+}
+
+/// Bodies of any bytes, and text bodies (which take the UTF-8 path) of any characters.
+fn any_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![vec(any::<u8>(), 0..600), any_text(300).prop_map(String::into_bytes)]
+}
+
+fn any_envelope() -> impl Strategy<Value = Envelope> {
+    (
+        any_text(20),
+        any_text(40),
+        any_text(20),
+        any_text(30),
+        prop::option::of(any_text(30)),
+        btree_map(any_text(20), any_text(40), 0..6),
+        any_body(),
+    )
+        .prop_map(|(source, event_id, scheme, received_at, content_type, headers, body)| Envelope {
+            source,
+            event_id,
+            scheme,
+            received_at,
+            content_type,
+            headers,
+            body,
+        })
+}
+
+/// Characters SQS accepts in a message body or attribute value:
+/// #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+fn sqs_accepts(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+proptest! {
+    /// Any envelope (any text in every field, any header map, any body bytes) survives
+    /// `to_json` -> `from_json` exactly.
+    #[test]
+    fn envelopes_round_trip_through_json(envelope in any_envelope()) {
+        prop_assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope));
+    }
+
+    /// The queue message carries the same JSON, the three routing attributes and no delay,
+    /// and its body reads back as the same envelope.
+    #[test]
+    fn envelopes_round_trip_through_the_queue_message(envelope in any_envelope()) {
+        let message = envelope.to_queue_message();
+        prop_assert_eq!(&message.body, &envelope.to_json());
+        prop_assert_eq!(message.delay_seconds, 0);
+        prop_assert_eq!(
+            &message.attributes,
+            &vec![
+                (attribute::SOURCE, envelope.source.clone()),
+                (attribute::EVENT_ID, envelope.event_id.clone()),
+                (attribute::SCHEME, envelope.scheme.clone()),
+            ]
+        );
+        prop_assert_eq!(Envelope::from_json(&message.body), Ok(envelope));
+    }
+
+    /// SQS refuses a message whose body holds a character outside its allowed set, and a
+    /// refused message is a webhook that can never be acknowledged: whatever the envelope
+    /// holds, the body sent is made only of characters SQS accepts.
+    #[test]
+    fn queue_message_bodies_are_always_acceptable_to_sqs(envelope in any_envelope()) {
+        let message = envelope.to_queue_message();
+        let refused: Vec<char> = message.body.chars().filter(|c| !sqs_accepts(*c)).collect();
+        prop_assert!(refused.is_empty(), "SQS would refuse {:?}", refused);
+    }
+
+    /// The body is never inflated beyond its base64 size plus the other fields.
+    #[test]
+    fn body_encoding_costs_at_most_base64(body in any_body()) {
+        let envelope = Envelope {
+            source: "s".into(),
+            event_id: "s:1".into(),
+            scheme: "github".into(),
+            received_at: "2026-11-28T12:00:00.000Z".into(),
+            content_type: None,
+            headers: BTreeMap::new(),
+            body,
+        };
+        let json = envelope.to_json();
+        prop_assert!(json.len() <= envelope.body.len().div_ceil(3) * 4 + 200, "{} for {} bytes", json.len(), envelope.body.len());
+    }
+
+    /// `from_json` of any text returns: a typed error, or an envelope that then round-trips.
+    #[test]
+    fn from_json_of_arbitrary_text_never_panics(text in prop_oneof![any_text(200), "[{}\\[\\]\":,0-9a-z_ ]{0,200}"]) {
+        if let Ok(envelope) = Envelope::from_json(&text) {
+            prop_assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope));
+        }
+    }
+
+    /// Mutations of a real envelope (a byte range replaced by arbitrary text) never panic;
+    /// what still parses round-trips, and what fails says why with a typed error.
+    #[test]
+    fn mutated_envelopes_never_panic(
+        envelope in any_envelope(),
+        start in any::<prop::sample::Index>(),
+        len in 0usize..12,
+        insert in prop_oneof![any_text(6), "[{}\\[\\]\":,0-9a-z_=+/]{0,6}"],
+    ) {
+        let json = envelope.to_json();
+        let mut start = start.index(json.len() + 1);
+        while !json.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + len).min(json.len());
+        while !json.is_char_boundary(end) {
+            end += 1;
+        }
+        let mutated = format!("{}{}{}", &json[..start], insert, &json[end..]);
+        match Envelope::from_json(&mutated) {
+            Ok(parsed) => prop_assert_eq!(Envelope::from_json(&parsed.to_json()), Ok(parsed)),
+            Err(EnvelopeError::Malformed(_) | EnvelopeError::UnsupportedVersion(_) | EnvelopeError::BadBase64) => {}
+        }
+    }
+
+    /// Only the current version is read; every other one is refused by number.
+    #[test]
+    fn only_the_current_version_is_read(envelope in any_envelope(), version in any::<u32>()) {
+        let json = envelope.to_json().replacen(
+            &format!("\"version\":{ENVELOPE_VERSION}"),
+            &format!("\"version\":{version}"),
+            1,
+        );
+        if version == ENVELOPE_VERSION {
+            prop_assert_eq!(Envelope::from_json(&json), Ok(envelope));
+        } else {
+            prop_assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(version)));
+        }
+    }
+
+    /// A base64 body that does not decode is refused as such, never read as other bytes.
+    #[test]
+    fn undecodable_base64_bodies_are_refused(body in "[A-Za-z0-9+/=!_-]{0,40}") {
+        let json = format!(
+            r#"{{"version":1,"source":"s","event_id":"s:1","scheme":"github","received_at":"t","body_encoding":"base64","body":"{body}"}}"#
+        );
+        use base64::Engine;
+        match base64::engine::general_purpose::STANDARD.decode(&body) {
+            Ok(bytes) => prop_assert_eq!(Envelope::from_json(&json).map(|e| e.body), Ok(bytes)),
+            Err(_) => prop_assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::BadBase64)),
+        }
+    }
+
+    /// The ledger and idempotency status parsers take any text, accept exactly the names
+    /// they write, and read back what they wrote.
+    #[test]
+    fn status_parsers_accept_exactly_their_own_names(text in prop_oneof![any_text(12), "(REPLAYED|PARKED|REDRIVEN|IN_PROGRESS|COMPLETED|FAILED)"]) {
+        match LedgerStatus::parse(&text) {
+            Some(status) => prop_assert_eq!(status.as_str(), text.as_str()),
+            None => prop_assert!(!["REPLAYED", "PARKED", "REDRIVEN"].contains(&text.as_str())),
+        }
+        match RecordStatus::parse(&text) {
+            Some(status) => prop_assert_eq!(status.as_str(), text.as_str()),
+            None => prop_assert!([RecordStatus::InProgress, RecordStatus::Completed, RecordStatus::Failed].iter().all(|s| s.as_str() != text)),
+        }
+    }
+
+    /// A dead letter's fate, for any facts, policy and random number (NaN and infinities
+    /// included): never a panic; malformed bodies are parked, completed events dropped,
+    /// permanent failures parked, replays counted up to the budget and delayed by at most
+    /// what SQS accepts.
+    #[test]
+    fn dead_letter_decisions_respect_the_policy(
+        is_envelope in any::<bool>(),
+        completed in any::<bool>(),
+        failure in prop::option::of(any::<bool>()),
+        replay_count in prop_oneof![any::<u32>(), 0u32..10],
+        budget in prop_oneof![any::<u32>(), 0u32..10],
+        base in any::<u32>(),
+        cap in any::<u32>(),
+        unit in prop_oneof![any::<f64>(), 0.0..1.0, Just(f64::NAN), Just(f64::INFINITY), Just(-0.0)],
+    ) {
+        let failure = failure.map(|permanent| {
+            let kind = if permanent { FailureKind::Permanent } else { FailureKind::Transient };
+            RecordedError::new(kind, "Class", "message")
+        });
+        let permanent = failure.as_ref().is_some_and(|f| f.kind == FailureKind::Permanent);
+        let facts = DeadLetterFacts { is_envelope, completed, failure, replay_count };
+        let decision = dead_letter::decide(&facts, &ReplayPolicy::new(budget, base, cap), unit);
+        let expected_park = if !is_envelope {
+            Some(ParkReason::Malformed)
+        } else if completed {
+            prop_assert_eq!(&decision, &DeadLetterDecision::DropCompleted);
+            None
+        } else if permanent {
+            Some(ParkReason::Permanent)
+        } else if replay_count >= budget {
+            Some(ParkReason::ReplayBudgetSpent)
+        } else {
+            None
+        };
+        match decision {
+            DeadLetterDecision::Park { reason } => prop_assert_eq!(Some(reason), expected_park),
+            DeadLetterDecision::DropCompleted => prop_assert!(is_envelope && completed),
+            DeadLetterDecision::Replay { delay_seconds, replay_count: next } => {
+                prop_assert!(expected_park.is_none() && !completed);
+                prop_assert_eq!(next, replay_count + 1);
+                prop_assert!(next <= budget);
+                prop_assert!(delay_seconds <= MAX_DELAY_SECONDS);
+            }
+        }
+    }
+}
