@@ -22,6 +22,9 @@ pub struct ProcessorConfig {
     /// `HOOKLINE_FAULT_INJECTION=payload_markers` turns on [`crate::fault_injection`]; unset
     /// (the default) or `off` leaves it off.
     pub fault_injection: bool,
+    /// `HOOKLINE_FUNCTION_TIMEOUT_SECONDS`: the function's Timeout (the template passes it), a
+    /// cap on the deadline the runtime reports. Unset: the reported deadline is used as is.
+    pub function_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,8 +58,13 @@ impl ProcessorConfig {
             Some("payload_markers") => true,
             Some(_) => return Err(ProcessorConfigError::FaultInjection),
         };
+        let function_timeout = match lookup("HOOKLINE_FUNCTION_TIMEOUT_SECONDS") {
+            None => None,
+            Some(_) => Some(Duration::from_secs(number("HOOKLINE_FUNCTION_TIMEOUT_SECONDS", 0, 1, 900)?)),
+        };
         Ok(ProcessorConfig {
             fault_injection,
+            function_timeout,
             queue_url: required("HOOKLINE_QUEUE_URL")?,
             dead_letter_queue_url: required("HOOKLINE_DLQ_URL")?,
             idempotency_table: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
@@ -109,6 +117,11 @@ mod tests {
         assert_eq!(config.settings.backoff, Backoff::new(2, 900));
         assert_eq!(config.settings.completed_ttl, Duration::from_secs(7 * 24 * 3600));
         assert!(!config.fault_injection);
+        assert_eq!(config.function_timeout, None);
+        assert_eq!(
+            self::config(&[("HOOKLINE_FUNCTION_TIMEOUT_SECONDS", "5")]).unwrap().function_timeout,
+            Some(Duration::from_secs(5))
+        );
         assert!(self::config(&[("HOOKLINE_FAULT_INJECTION", "payload_markers")]).unwrap().fault_injection);
         assert_eq!(
             self::config(&[("HOOKLINE_FAULT_INJECTION", "yes")]).unwrap_err(),
@@ -123,6 +136,8 @@ mod tests {
             ("HOOKLINE_BACKOFF_CAP_SECONDS", "50000"),
             ("HOOKLINE_COMPLETED_TTL_SECONDS", "60"),
             ("HOOKLINE_BACKOFF_BASE_SECONDS", "x"),
+            ("HOOKLINE_FUNCTION_TIMEOUT_SECONDS", "0"),
+            ("HOOKLINE_FUNCTION_TIMEOUT_SECONDS", "901"),
         ] {
             assert!(matches!(config(&[(name, value)]), Err(ProcessorConfigError::OutOfRange { .. })), "{name}");
         }

@@ -32,12 +32,13 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("fault injection is ON (HOOKLINE_FAULT_INJECTION=payload_markers)");
     }
     let namespace = config.metrics_namespace;
+    let function_timeout = config.function_timeout;
 
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (processor, namespace) = (&processor, namespace.as_str());
         async move {
             let now = SystemClock.now_unix_millis();
-            let deadline = effective_deadline(event.context.deadline, now);
+            let deadline = effective_deadline(event.context.deadline, now, function_timeout);
             tracing::debug!(remaining_ms = deadline - now, "batch received");
             let records = inbound_records(event.payload)?;
             let reports = processor.process_batch(records, deadline).await;
