@@ -256,6 +256,7 @@ where
             (dead_letter_attribute::RECEIVE_COUNT, record.receive_count.to_string()),
             (dead_letter_attribute::ORIGINAL_MESSAGE_ID, record.message_id.clone()),
         ]);
+        let attributes = attributes.into_iter().map(|(name, value)| (name, sqs_attribute_text(value))).collect();
         let message = QueueMessage { body: record.body.clone(), attributes, delay_seconds: 0 };
         match self.dead_letters.send(&message).await {
             Ok(_) => RecordOutcome::DeadLettered { class: error.class.clone() },
@@ -264,6 +265,19 @@ where
                 self.backoff_retry(record, "DeadLetterSendFailed").await
             }
         }
+    }
+}
+
+/// SQS refuses a message whose attribute values hold characters outside its set (control
+/// characters other than tab and line breaks, U+FFFE, U+FFFF), and error messages quote
+/// whatever the record or the handler held: those characters become U+FFFD.
+fn sqs_attribute_text(value: String) -> String {
+    let accepted =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if value.chars().all(accepted) {
+        value
+    } else {
+        value.chars().map(|c| if accepted(c) { c } else { '\u{FFFD}' }).collect()
     }
 }
 

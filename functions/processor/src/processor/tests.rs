@@ -115,6 +115,20 @@ async fn a_malformed_record_fails_alone_and_goes_to_the_dead_letter_queue() {
 }
 
 #[tokio::test]
+async fn dead_letter_attributes_hold_only_characters_sqs_accepts() {
+    // Shrunk by tests/properties_records.rs: serde quotes the bad variant, NUL included, in
+    // the error message, and SQS would refuse the dead letter, so the record kept retrying.
+    let world = World::new();
+    let body = envelope("a:A", "").replace(r#""body_encoding":"utf8""#, r#""body_encoding":"\u0000""#);
+    let reports = world.processor().process_batch(vec![record("bad", body, 1)], DEADLINE).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::DeadLettered { class: "MalformedEnvelope".into() }]);
+    let attributes: BTreeMap<_, _> = world.dlq.messages()[0].attributes.iter().cloned().collect();
+    let message = &attributes[dead_letter_attribute::ERROR_MESSAGE];
+    assert!(message.contains("unknown variant `\u{FFFD}`"), "{message:?}");
+    assert!(!message.contains('\0'), "{message:?}");
+}
+
+#[tokio::test]
 async fn transient_failures_back_off_with_growing_delays_then_succeed() {
     let world = World::new();
     world.handler.fail_transiently("stripe:evt_1", 3);
