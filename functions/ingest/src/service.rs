@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use hookline_domain::event_id::EventIdOrigin;
-use hookline_domain::source::SourceName;
+use hookline_domain::source::{SourceName, is_json_media_type, media_type};
 use hookline_domain::{Decision, IntakeRequest, Rejection, decide};
 use hookline_observability::{MetricLine, Unit};
 use hookline_ports::{Clock, Queue, SourcesProvider};
@@ -100,6 +100,9 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
         match decision {
             Err(rejection) => Outcome::Rejected(rejection),
             Ok(Decision::SlackUrlVerification { challenge }) => Outcome::SlackChallenge { challenge },
+            Ok(Decision::Enqueue { envelope, .. }) if declares_json_but_is_not_utf8(&envelope) => {
+                Outcome::Rejected(Rejection::MalformedJson)
+            }
             Ok(Decision::Enqueue { envelope, event_id_origin }) => {
                 if event_id_origin == EventIdOrigin::BodyHash {
                     tracing::debug!(event_id = %envelope.event_id, "no usable sender event id; using the body hash");
@@ -160,6 +163,15 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
     }
 }
 
+/// JSON is UTF-8 (RFC 8259, section 8.1), but the intake decision's JSON check lets invalid
+/// UTF-8 through inside strings it skips (serde_json does not validate what it ignores), so a
+/// JSON body with Latin-1 or binary bytes in a string was accepted. Checked here, after the
+/// signature, until the decision itself checks it.
+fn declares_json_but_is_not_utf8(envelope: &hookline_domain::Envelope) -> bool {
+    envelope.content_type.as_deref().map(media_type).is_some_and(is_json_media_type)
+        && std::str::from_utf8(&envelope.body).is_err()
+}
+
 /// The metric line for one request's outcome. Sources in dimensions are configured
 /// sources only, so metric cardinality stays bounded.
 pub fn metric_line(namespace: &str, outcome: &Outcome, source: &str, latency_ms: f64) -> Option<MetricLine> {
@@ -180,4 +192,55 @@ pub fn metric_line(namespace: &str, outcome: &Outcome, source: &str, latency_ms:
         }
         Outcome::SlackChallenge { .. } => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hookline_domain::SourcesConfig;
+    use hookline_domain::signature::sign;
+    use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    async fn run(source: &str, content_type: &str, body: &[u8]) -> (Outcome, MemoryQueue) {
+        let config = SourcesConfig::from_json(
+            br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_t"]},
+                 "any":{"scheme":"github","secrets":["g"],"content_types":["*"]}}}"#,
+        )
+        .unwrap();
+        let configured = config.get(source).unwrap();
+        let mut headers: HeaderMap =
+            sign(&configured.scheme, &configured.keys[0], body, NOW, "id").into_iter().collect();
+        headers.insert("content-type", content_type.parse().unwrap());
+        let queue = MemoryQueue::new();
+        let service = IngestService::new(queue.clone(), StaticSources(Arc::new(config)), FixedClock(NOW * 1000), "T");
+        let request = InboundRequest { method: &Method::POST, source: Some(source), headers: &headers, body };
+        (service.handle(request).await, queue)
+    }
+
+    #[tokio::test]
+    async fn a_signed_json_body_that_is_not_utf8_is_malformed_json_and_not_enqueued() {
+        for (source, content_type, body) in [
+            ("stripe", "application/json", &b"{\"id\":\"evt_1\",\"name\":\"Jos\xe9\"}"[..]),
+            ("stripe", "application/json; charset=iso-8859-1", b"{\"id\":\"evt_1\",\"name\":\"Jos\xe9\"}"),
+            ("any", "application/vnd.x+json", b"{\"x\":\"\xff\xfe\"}"),
+        ] {
+            let (outcome, queue) = run(source, content_type, body).await;
+            assert!(matches!(outcome, Outcome::Rejected(Rejection::MalformedJson)), "{content_type}: {outcome:?}");
+            assert!(queue.messages().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn utf8_json_and_non_json_binary_bodies_are_still_accepted() {
+        let (outcome, _) = run("stripe", "application/json", "{\"id\":\"evt_1\",\"name\":\"José\"}".as_bytes()).await;
+        assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+        let (outcome, queue) = run("any", "application/octet-stream", b"\xff\xfe\x00").await;
+        assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+        assert_eq!(queue.messages().len(), 1);
+    }
 }
