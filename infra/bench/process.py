@@ -641,6 +641,8 @@ class Bench:
                 self.config[k] = v
 
     def stop(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the cleanup short
+            signal.signal(signum, signal.SIG_IGN)
         self.processes.stop_all()
         for api in self.apis.values():
             api.close()
@@ -770,7 +772,9 @@ class Bench:
         base = name.removeprefix("py-")
         api.reset()
         process = self.spawn(name)
-        handled = 0
+        handled = failed = 0
+        if base == "processor":
+            self.provision(reset=True)  # moto's transactions copy every table: start from empty ones
         try:
             started = time.perf_counter()
             invocations = 0
@@ -785,8 +789,9 @@ class Bench:
                     size = min(10, events - handled)
                     batch = self.events.sqs_batch("load", size, dead_letter=base == "reprocess")
                     result = api.invoke(batch, process).json()
-                    if result.get("batchItemFailures"):
-                        raise BenchError(f"{name}: {len(result['batchItemFailures'])} records failed under load")
+                    # A record the emulator failed (timeouts, moto's 500s under load) is counted,
+                    # not fatal: this phase measures memory.
+                    failed += len(result.get("batchItemFailures") or [])
                     handled += size
                 invocations += 1
                 if invocations % 100 == 0 and base != "processor":
@@ -796,7 +801,13 @@ class Bench:
         finally:
             self.processes.stop(process)
         self.purge(self.main_queue)
-        return {"events": handled, "invocations": invocations, "seconds": elapsed, "peak_rss_mb": peak}
+        return {
+            "events": handled,
+            "failed_records": failed,
+            "invocations": invocations,
+            "seconds": elapsed,
+            "peak_rss_mb": peak,
+        }
 
     # ---- c. binary sizes ---------------------------------------------------------------
 
@@ -1097,10 +1108,16 @@ class Bench:
         self.results["seconds"] = time.perf_counter() - started
 
     def run_load(self) -> None:
-        log(f"b. sustained load: {self.args.load_events} webhooks per Rust function, {self.args.py_load_events} per Python one")
+        log(
+            f"b. sustained load: {self.args.load_events} webhooks for ingest, {self.args.sqs_load_events} for "
+            f"processor and reprocess, {self.args.py_load_events} per Python handler"
+        )
         loads = {}
         for name in FUNCTIONS:
-            loads[name] = self.load(name, self.args.load_events)
+            # moto's TransactWriteItems copies every table (cost grows with the table) and its
+            # DynamoDB slows down under load: the SQS-triggered functions get fewer webhooks.
+            events = self.args.load_events if name == "ingest" else self.args.sqs_load_events
+            loads[name] = self.load(name, events)
             log(f"   {name}: peak RSS {loads[name]['peak_rss_mb']:.1f} MiB, {loads[name]['events'] / loads[name]['seconds']:.0f} webhooks/s")
             if self.args.py_load_events:
                 loads["py-" + name] = self.load("py-" + name, self.args.py_load_events)
@@ -1253,6 +1270,7 @@ class Bench:
                     f"  {name:<13} {load['events']:5d} webhooks in {load['invocations']:4d} invocations, "
                     f"{load['seconds']:.1f} s ({load['events'] / load['seconds']:.0f}/s), "
                     f"peak RSS {load['peak_rss_mb']:.1f} MiB"
+                    + (f", {load['failed_records']} records failed by the emulator" if load.get("failed_records") else "")
                 )
         if "throughput" in r:
             t = r["throughput"]
@@ -1318,8 +1336,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     env = os.environ.get
     p.add_argument("--cold-reps", type=int, default=int(env("BENCH_COLD_REPS", "10")))
     p.add_argument("--load-events", type=int, default=int(env("BENCH_LOAD_EVENTS", "2000")))
+    p.add_argument("--sqs-load-events", type=int, default=int(env("BENCH_SQS_LOAD_EVENTS", "500")),
+                   help="webhooks for processor and reprocess in part b (batches of 10)")
     p.add_argument("--py-load-events", type=int, default=int(env("BENCH_PY_LOAD_EVENTS", "200")))
-    p.add_argument("--e2e-webhooks", type=int, default=int(env("BENCH_E2E_WEBHOOKS", "1000")))
+    p.add_argument("--e2e-webhooks", type=int, default=int(env("BENCH_E2E_WEBHOOKS", "300")))
     p.add_argument("--count-webhooks", type=int, default=int(env("BENCH_COUNT_WEBHOOKS", "200")))
     p.add_argument("--poison-webhooks", type=int, default=int(env("BENCH_POISON_WEBHOOKS", "10")))
     p.add_argument("--batching-window", type=float, default=1.0, help="the poller's batching window (s), as in template.yaml")
