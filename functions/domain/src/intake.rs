@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES};
 use crate::event_id::{EventId, EventIdOrigin};
+use crate::json_limits;
 use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
 use crate::source::{Source, is_json_media_type, media_type};
 use crate::sources::SourcesConfig;
@@ -252,9 +253,13 @@ struct JsonProbe {
 }
 
 impl JsonProbe {
-    /// `None` when the body is not JSON. A JSON body that is not an object is valid and
-    /// simply has none of the fields.
+    /// `None` when the body is not JSON, or is JSON a serde_json consumer could not read (see
+    /// [`json_limits`]). A JSON body that is not an object is valid and simply has none of the
+    /// fields.
     fn read(body: &[u8]) -> Option<Self> {
+        if !json_limits::within_limits(body) {
+            return None;
+        }
         let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if !is_object {
             // serde would read a struct from an array too; only objects carry these fields.

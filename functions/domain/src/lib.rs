@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod event_id;
 pub mod idempotency;
 pub mod intake;
+pub mod json_limits;
 pub mod signature;
 pub mod source;
 pub mod sources;

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use hookline_domain::event_id::EventIdOrigin;
-use hookline_domain::source::{SourceName, is_json_media_type, media_type};
+use hookline_domain::source::SourceName;
 use hookline_domain::{Decision, IntakeRequest, Rejection, decide};
 use hookline_observability::{MetricLine, Unit};
 use hookline_ports::{Clock, Queue, SourcesProvider};
@@ -100,9 +100,6 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
         match decision {
             Err(rejection) => Outcome::Rejected(rejection),
             Ok(Decision::SlackUrlVerification { challenge }) => Outcome::SlackChallenge { challenge },
-            Ok(Decision::Enqueue { envelope, .. }) if declares_json_but_is_not_utf8(&envelope) => {
-                Outcome::Rejected(Rejection::MalformedJson)
-            }
             Ok(Decision::Enqueue { envelope, event_id_origin }) => {
                 if event_id_origin == EventIdOrigin::BodyHash {
                     tracing::debug!(event_id = %envelope.event_id, "no usable sender event id; using the body hash");
@@ -163,15 +160,6 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
     }
 }
 
-/// JSON is UTF-8 (RFC 8259, section 8.1), but the intake decision's JSON check lets invalid
-/// UTF-8 through inside strings it skips (serde_json does not validate what it ignores), so a
-/// JSON body with Latin-1 or binary bytes in a string was accepted. Checked here, after the
-/// signature, until the decision itself checks it.
-fn declares_json_but_is_not_utf8(envelope: &hookline_domain::Envelope) -> bool {
-    envelope.content_type.as_deref().map(media_type).is_some_and(is_json_media_type)
-        && std::str::from_utf8(&envelope.body).is_err()
-}
-
 /// The metric line for one request's outcome. Sources in dimensions are configured
 /// sources only, so metric cardinality stays bounded.
 pub fn metric_line(namespace: &str, outcome: &Outcome, source: &str, latency_ms: f64) -> Option<MetricLine> {
@@ -222,6 +210,7 @@ mod tests {
         (service.handle(request).await, queue)
     }
 
+    /// Decided by the domain (`hookline_domain::json_limits`); here: answered, never enqueued.
     #[tokio::test]
     async fn a_signed_json_body_that_is_not_utf8_is_malformed_json_and_not_enqueued() {
         for (source, content_type, body) in [

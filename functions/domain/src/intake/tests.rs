@@ -160,3 +160,87 @@ fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
     let headers = signed("stripe", &body, "application/json");
     assert_eq!(run(&Method::POST, "stripe", &headers, &body).unwrap_err().status(), 400);
 }
+
+/// A signed JSON body for `stripe` that nests `depth` arrays in a field next to its id.
+fn nested_in_field(depth: usize) -> Vec<u8> {
+    format!(r#"{{"id":"evt_deep","a":{}{}}}"#, "[".repeat(depth), "]".repeat(depth)).into_bytes()
+}
+
+fn signed_stripe_json(body: &[u8]) -> Result<Decision, Rejection> {
+    run(&Method::POST, "stripe", &signed("stripe", body, "application/json"), body)
+}
+
+#[test]
+fn signed_json_nested_as_deep_as_serde_json_reads_is_enqueued() {
+    use crate::json_limits::MAX_JSON_NESTING_DEPTH;
+    // The object itself is one level: the field's arrays take the rest.
+    let body = nested_in_field(MAX_JSON_NESTING_DEPTH - 1);
+    assert_eq!(enqueued(signed_stripe_json(&body)).0.event_id, "stripe:evt_deep");
+    let top_level = format!("{}{}", "[".repeat(MAX_JSON_NESTING_DEPTH), "]".repeat(MAX_JSON_NESTING_DEPTH));
+    enqueued(signed_stripe_json(top_level.as_bytes()));
+    // What was accepted, a serde_json consumer can read.
+    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok());
+}
+
+#[test]
+fn signed_json_nested_one_level_deeper_than_serde_json_reads_is_malformed() {
+    use crate::json_limits::MAX_JSON_NESTING_DEPTH;
+    let top_level = format!("{}{}", "[".repeat(MAX_JSON_NESTING_DEPTH + 1), "]".repeat(MAX_JSON_NESTING_DEPTH + 1));
+    for body in [nested_in_field(MAX_JSON_NESTING_DEPTH), nested_in_field(200), top_level.into_bytes()] {
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
+        let rejection = signed_stripe_json(&body).unwrap_err();
+        assert_eq!(rejection, Rejection::MalformedJson);
+        assert_eq!((rejection.status(), rejection.public_code()), (400, "malformed_json"));
+    }
+}
+
+#[test]
+fn brackets_inside_strings_are_not_nesting() {
+    let deep = "[{".repeat(500);
+    let body = format!(r#"{{"id":"evt_str","note":"{deep}","more":["{deep}"]}}"#);
+    assert_eq!(enqueued(signed_stripe_json(body.as_bytes())).0.event_id, "stripe:evt_str");
+}
+
+#[test]
+fn escaped_quotes_do_not_end_a_string_and_escaped_backslashes_do() {
+    let deep = "[".repeat(500);
+    // `\"` keeps the string open, so the brackets after it are text.
+    let text = format!(r#"{{"id":"evt_esc","note":"say \"{deep}\" twice"}}"#);
+    assert_eq!(enqueued(signed_stripe_json(text.as_bytes())).0.event_id, "stripe:evt_esc");
+    // `\\` is a whole escape, so the quote after it closes the string and the brackets nest.
+    let nested = format!(r#"{{"id":"evt_esc","note":"C:\\","a":{deep}{}}}"#, "]".repeat(500));
+    assert_eq!(signed_stripe_json(nested.as_bytes()).unwrap_err(), Rejection::MalformedJson);
+}
+
+#[test]
+fn signed_json_that_is_not_utf8_is_malformed_wherever_the_bytes_are() {
+    for (content_type, body) in [
+        ("application/json", &b"{\"id\":\"evt_1\",\"name\":\"Jos\xe9\"}"[..]),
+        ("application/json; charset=iso-8859-1", b"{\"id\":\"evt_1\",\"name\":\"Jos\xe9\"}"),
+        ("application/json", b"{\"id\":\"evt_1\",\"x\":[\"\xed\xa0\x80\"]}"),
+        ("application/json", b"[\"\xff\xfe\"]"),
+    ] {
+        let headers = signed("stripe", body, content_type);
+        let rejection = run(&Method::POST, "stripe", &headers, body).unwrap_err();
+        assert_eq!(rejection, Rejection::MalformedJson, "{content_type}: {body:?}");
+    }
+    // Any JSON media type, not only application/json; other media types carry any bytes.
+    let config =
+        SourcesConfig::from_json(br#"{"sources":{"any":{"scheme":"github","secrets":["g"],"content_types":["*"]}}}"#)
+            .unwrap();
+    let source = config.get("any").unwrap();
+    for (content_type, body, accepted) in [
+        ("application/vnd.x+json", &b"{\"x\":\"\xff\xfe\"}"[..], false),
+        ("application/octet-stream", b"\xff\xfe\x00", true),
+    ] {
+        let mut headers: HeaderMap =
+            sign(&source.scheme, &source.keys[0], body, NOW_MS / 1000, "id").into_iter().collect();
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        let request =
+            IntakeRequest { method: &Method::POST, source: "any", headers: &headers, body, now_unix_millis: NOW_MS };
+        let decision = decide(&config, &request);
+        assert_eq!(decision.is_ok(), accepted, "{content_type}: {decision:?}");
+    }
+    let utf8 = "{\"id\":\"evt_1\",\"name\":\"José\"}";
+    assert_eq!(enqueued(signed_stripe_json(utf8.as_bytes())).0.event_id, "stripe:evt_1");
+}
