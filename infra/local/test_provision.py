@@ -362,6 +362,7 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_COMPLETED_TTL_SECONDS": "604800",
                 "HOOKLINE_BACKOFF_BASE_SECONDS": "2",
                 "HOOKLINE_BACKOFF_CAP_SECONDS": "900",
+                "HOOKLINE_FUNCTION_TIMEOUT_SECONDS": "30",
                 "HOOKLINE_LEDGER_TABLE": "hookline-local-dead-letters",
                 "HOOKLINE_REPLAY_BUDGET": "3",
                 "HOOKLINE_REPLAY_BASE_SECONDS": "30",
@@ -441,11 +442,15 @@ class TemplateStaticTest(unittest.TestCase):
             self.assertEqual(self.resources[lid]["Properties"]["MessageRetentionPeriod"], 1209600, lid)
         self.assertEqual(
             self.resources["DeadLetterQueue"]["Properties"]["RedrivePolicy"],
-            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": 3},
+            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": {"Ref": "DeadLetterMaxReceiveCount"}},
         )
         self.assertEqual(
             self.resources["MainQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], {"Ref": "MaxReceiveCount"}
         )
+        # A message keeps its receive count when it is moved to the DLQ: the DLQ's limit must
+        # be higher, or dead letters skip reprocess and go straight to parking.
+        parameters = self.template["Parameters"]
+        self.assertGreater(parameters["DeadLetterMaxReceiveCount"]["Default"], parameters["MaxReceiveCount"]["Default"])
 
     def test_ingest_policies_are_least_privilege(self):
         policies = self.resources["IngestRole"]["Properties"]["Policies"]
@@ -907,7 +912,7 @@ class EndToEndTest(unittest.TestCase):
         )
         self.assertEqual(
             json.loads(attrs["dlq"]["RedrivePolicy"]),
-            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 3},
+            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 10},
         )
         self.assertNotIn("RedrivePolicy", attrs["parking"])
         self.assertEqual(attrs["main"]["VisibilityTimeout"], "180")

@@ -4,6 +4,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod chaos;
+
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use hookline_aws::{SdkTimeouts, load_sdk_config};
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The chaos run: thousands of signed webhooks through the whole local stack (ingest -> SQS ->
+# processor -> DynamoDB, dead-letter queue -> reprocess -> ledger -> parking queue) while the
+# emulator is stopped and restarted and the processor is killed mid-batch; then it checks that
+# nothing was lost, nothing took effect twice, and no secret reached a log.
+#
+#   chaos.sh reduced   a few hundred webhooks (part of `make test`, about two minutes)
+#   chaos.sh full      5,000 distinct webhooks plus duplicates (`make chaos`, about ten minutes)
+#
+# It runs its own stack on its own ports (emulator 4580, functions 9080; override with
+# HOOKLINE_CHAOS_MOTO_PORT / HOOKLINE_CHAOS_WATCH_PORT), so it never disturbs `make dev` or the
+# other tests. The driver is the ignored test `tests/tests/chaos.rs`; see its header for the
+# fault schedule and the assertions.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+size=${1:-reduced}
+case "$size" in
+  reduced) events=${HOOKLINE_CHAOS_EVENTS:-400} ;;
+  full) events=${HOOKLINE_CHAOS_EVENTS:-5000} ;;
+  *) echo "usage: chaos.sh reduced|full" >&2; exit 2 ;;
+esac
+export HOOKLINE_MOTO_PORT=${HOOKLINE_CHAOS_MOTO_PORT:-4580}
+export HOOKLINE_WATCH_PORT=${HOOKLINE_CHAOS_WATCH_PORT:-9080}
+export HOOKLINE_RUN_DIR=${HOOKLINE_RUN_DIR:-${TMPDIR:-/tmp}/hookline-$(id -u)}
+env_file=.hookline/chaos.env
+
+infra/local/bootstrap.sh
+export PATH="$root/.venv/bin:$PATH"
+step() { printf '\n==> chaos: %s\n' "$*"; }
+
+step "build"
+cargo build --locked -p hookline-ingest -p hookline-processor -p hookline-reprocess --bins
+cargo test --locked -p hookline-tests --test chaos --no-run
+
+cleanup() {
+  # A stopped (SIGSTOP) emulator must be continued before it can be stopped.
+  if [[ -f "$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid" ]]; then
+    kill -CONT "$(cat "$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid")" 2>/dev/null || true
+  fi
+  infra/local/functions.sh stop || true
+  infra/local/moto.sh stop || true
+}
+trap cleanup EXIT
+
+step "emulator on 127.0.0.1:$HOOKLINE_MOTO_PORT"
+infra/local/moto.sh start
+infra/local/moto.sh reset >/dev/null
+export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
+# Short timeouts and delays so that retries, dead letters, replays and the recovery after a
+# killed processor (one visibility timeout: 6 x ProcessorTimeout) happen within the run.
+.venv/bin/python infra/local/provision.py --stack-name hookline-chaos --env-file "$env_file" \
+  --secret-value SourcesSecret=infra/local/sources.json \
+  --param ProcessorTimeout=5 --param ReprocessTimeout=5 \
+  --param MaxReceiveCount=3 --param DeadLetterMaxReceiveCount=6 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=2 \
+  --param ReplayBudget=2 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \
+  --param SourcesConfigTtlSeconds=5 \
+  --extra HOOKLINE_FAULT_INJECTION=payload_markers \
+  --extra HOOKLINE_DEADLINE_MARGIN_MILLIS=1500 \
+  --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
+  --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
+
+step "functions under cargo lambda watch on 127.0.0.1:$HOOKLINE_WATCH_PORT"
+# An invocation of a killed processor fails after 10 s (its Timeout is 5 s), not minutes.
+HOOKLINE_WATCH_TIMEOUT=10 infra/local/functions.sh start "$env_file"
+
+step "$events webhooks ($size run)"
+set -a
+# shellcheck disable=SC1090
+. "$env_file"
+set +a
+export HOOKLINE_CHAOS_EVENTS=$events
+export HOOKLINE_CHAOS_MOTO_PID_FILE="$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid"
+# Every log of the run, searched for secrets at the end: the functions' (cargo lambda watch),
+# the event source mappings' and the emulator's.
+export HOOKLINE_CHAOS_LOGS="$HOOKLINE_RUN_DIR/watch-$HOOKLINE_WATCH_PORT.log:$HOOKLINE_RUN_DIR/event-source-mapping-$HOOKLINE_WATCH_PORT.log:$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.log"
+cargo test --locked -p hookline-tests --test chaos -- --ignored --nocapture

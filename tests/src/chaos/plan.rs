@@ -1,0 +1,181 @@
+//! What the chaos run sends: distinct events across every source and scheme, with their
+//! faults, duplicates and forged deliveries, decided up front and deterministically from the
+//! event's index, so a run's mix is known before anything is sent.
+
+/// The sources of `infra/local/sources.json`: one of every signature scheme.
+pub const SOURCES: [&str; 6] = ["stripe", "github", "shopify", "slack", "acme", "partner"];
+
+/// How an event's handler behaves (through the processor's payload-marker fault injection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// Fails transiently on attempts 1..=n, then succeeds.
+    Transient(u32),
+    /// Fails permanently, every time: must end parked, with its ledger record, and no effect.
+    Poison,
+}
+
+/// How a copy of an event is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The first delivery.
+    Original,
+    /// A redelivery sent at the same moment as the original (a sender retrying on a short timeout).
+    Concurrent,
+    /// A redelivery sent later, after the original was accepted.
+    Later,
+    /// A request with the right headers but a body that is not what was signed: must get 401
+    /// and never take effect.
+    Forged,
+}
+
+/// One distinct event and how it is delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedEvent {
+    pub index: usize,
+    pub source: &'static str,
+    /// The sender's own id (header or body, by scheme); unique per run.
+    pub sender_id: String,
+    pub fault: Fault,
+    /// Every delivery of this event, the original first.
+    pub deliveries: Vec<Delivery>,
+}
+
+impl PlannedEvent {
+    /// The exact bytes the sender signs and sends (the same for every delivery, as a sender's
+    /// retries are).
+    pub fn body(&self) -> Vec<u8> {
+        let fault = match self.fault {
+            Fault::None => String::new(),
+            Fault::Transient(n) => format!(r#","hookline_fault":"transient:{n}""#),
+            Fault::Poison => r#","hookline_fault":"poison""#.to_owned(),
+        };
+        let id = &self.sender_id;
+        let n = self.index;
+        match self.source {
+            "stripe" => format!(r#"{{"id":"{id}","object":"event","type":"invoice.paid","n":{n}{fault}}}"#),
+            "slack" => format!(r#"{{"type":"event_callback","event_id":"{id}","team_id":"T1","n":{n}{fault}}}"#),
+            _ => format!(r#"{{"id":"{id}","type":"order.created","n":{n}{fault}}}"#),
+        }
+        .into_bytes()
+    }
+
+    pub fn is_good(&self) -> bool {
+        self.fault != Fault::Poison
+    }
+}
+
+/// The events of a run of `count` distinct events. About 5% fail transiently (1, 2 or 4
+/// times: 4 outlasts a MaxReceiveCount of 3, so those go through the dead-letter queue and
+/// are replayed), about 1% are poison, about 24% are delivered more than once (half of
+/// those concurrently), and about 1% have a forged extra delivery.
+pub fn plan(run_id: &str, count: usize) -> Vec<PlannedEvent> {
+    (0..count)
+        .map(|index| {
+            let fault = match (index % 100, index % 20) {
+                (37, _) => Fault::Poison,
+                (_, 3) => Fault::Transient([1, 2, 4][(index / 20) % 3]),
+                _ => Fault::None,
+            };
+            let mut deliveries = vec![Delivery::Original];
+            if index % 5 == 1 {
+                deliveries.push(if index % 10 == 1 { Delivery::Concurrent } else { Delivery::Later });
+            }
+            if index % 50 == 7 {
+                deliveries.extend([Delivery::Later, Delivery::Concurrent]);
+            }
+            if index % 100 == 59 {
+                deliveries.push(Delivery::Forged);
+            }
+            PlannedEvent {
+                index,
+                // Shifted every hundred events so that the 1-in-100 kinds cover every source.
+                source: SOURCES[(index + index / 100) % SOURCES.len()],
+                sender_id: format!("chaos-{run_id}-{index}"),
+                fault,
+                deliveries,
+            }
+        })
+        .collect()
+}
+
+/// Counts over a plan, for the summary and for checking the mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanCounts {
+    pub events: usize,
+    pub good: usize,
+    pub poison: usize,
+    pub transient: usize,
+    /// Extra genuine deliveries of an event already delivered.
+    pub duplicates: usize,
+    pub concurrent_duplicates: usize,
+    pub forged: usize,
+}
+
+pub fn counts(events: &[PlannedEvent]) -> PlanCounts {
+    let mut counts = PlanCounts { events: events.len(), ..PlanCounts::default() };
+    for event in events {
+        match event.fault {
+            Fault::Poison => counts.poison += 1,
+            Fault::Transient(_) => counts.transient += 1,
+            Fault::None => {}
+        }
+        counts.good += usize::from(event.is_good());
+        for delivery in &event.deliveries {
+            match delivery {
+                Delivery::Original => {}
+                Delivery::Concurrent => {
+                    counts.duplicates += 1;
+                    counts.concurrent_duplicates += 1;
+                }
+                Delivery::Later => counts.duplicates += 1,
+                Delivery::Forged => counts.forged += 1,
+            }
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_is_what_the_issue_asks_for() {
+        let events = plan("t", 5000);
+        let c = counts(&events);
+        assert_eq!(c.events, 5000);
+        assert!(c.duplicates * 100 >= c.events * 20, "at least 20% duplicates: {c:?}");
+        assert!(c.concurrent_duplicates > 0 && c.concurrent_duplicates < c.duplicates, "{c:?}");
+        assert_eq!(c.transient * 100 / c.events, 5, "about 5% transient: {c:?}");
+        assert_eq!(c.poison * 100 / c.events, 1, "about 1% poison: {c:?}");
+        assert_eq!(c.good + c.poison, c.events);
+        assert!(c.forged > 0);
+        for source in SOURCES {
+            assert!(events.iter().any(|e| e.source == source && e.fault == Fault::Poison), "poison for {source}");
+            assert!(events.iter().any(|e| e.source == source && e.deliveries.len() > 1), "duplicates for {source}");
+        }
+    }
+
+    #[test]
+    fn a_reduced_run_keeps_every_kind_of_event() {
+        let c = counts(&plan("t", 400));
+        assert!(c.poison >= 4 && c.transient >= 20 && c.concurrent_duplicates >= 20 && c.forged >= 4, "{c:?}");
+    }
+
+    #[test]
+    fn bodies_are_distinct_valid_json_carrying_the_fault_marker() {
+        let events = plan("r1", 200);
+        let bodies: std::collections::HashSet<Vec<u8>> = events.iter().map(PlannedEvent::body).collect();
+        assert_eq!(bodies.len(), events.len());
+        for event in &events {
+            let value: serde_json::Value = serde_json::from_slice(&event.body()).unwrap();
+            let marker = value.get("hookline_fault").and_then(|v| v.as_str());
+            match event.fault {
+                Fault::None => assert_eq!(marker, None),
+                Fault::Poison => assert_eq!(marker, Some("poison")),
+                Fault::Transient(n) => assert_eq!(marker, Some(format!("transient:{n}").as_str())),
+            }
+        }
+    }
+}

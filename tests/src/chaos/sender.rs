@@ -1,0 +1,120 @@
+//! The chaos run's webhook sender: signs each attempt afresh (as Stripe, GitHub and the
+//! Standard Webhooks senders do), POSTs it, and on a 503 or a transport error waits and
+//! re-sends, as real senders do, until it gets an answer that is not "try again" (a 2xx, or a
+//! 4xx other than 408).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hookline_cli::signer::{SignRequest, signed_headers};
+use hookline_domain::SourcesConfig;
+
+use super::http1::{PostError, post};
+use super::plan::{Delivery, PlannedEvent};
+
+/// How a delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// 202, with the event id the ingest function assigned.
+    Accepted { event_id: String },
+    /// A deliberate 4xx: final, a sender does not retry it.
+    Rejected { status: u16 },
+    /// Still 503 or unreachable when the sender gave up.
+    GaveUp,
+}
+
+/// What every sender saw, request by request.
+#[derive(Debug, Default)]
+pub struct SenderStats {
+    pub requests: AtomicUsize,
+    pub accepted: AtomicUsize,
+    pub unavailable: AtomicUsize,
+    /// 408 from the function host: the invocation outlived the function's timeout (API
+    /// Gateway would answer 503/504); re-sent like a 503.
+    pub timed_out: AtomicUsize,
+    pub transport_errors: AtomicUsize,
+    pub rejected: Mutex<BTreeMap<u16, usize>>,
+    pub other: Mutex<BTreeMap<u16, usize>>,
+}
+
+impl SenderStats {
+    pub fn rejected_total(&self) -> usize {
+        self.rejected.lock().unwrap().values().sum()
+    }
+}
+
+pub struct Sender {
+    /// `.../webhooks`; the source is appended.
+    pub base_url: String,
+    pub config: SourcesConfig,
+    pub stats: SenderStats,
+    /// How long one delivery keeps retrying.
+    pub give_up_after: Duration,
+    pub request_timeout: Duration,
+    /// The longest pause between attempts (a 503's Retry-After is honoured up to this).
+    pub max_pause: Duration,
+}
+
+impl Sender {
+    pub async fn deliver(&self, event: &PlannedEvent, delivery: Delivery) -> Delivered {
+        let body = event.body();
+        let started = Instant::now();
+        loop {
+            let now_unix = crate::stack::now_unix();
+            let headers = signed_headers(
+                &self.config,
+                &SignRequest {
+                    source: event.source,
+                    body: &body,
+                    content_type: "application/json",
+                    now_unix,
+                    key_index: 0,
+                    event_id: &event.sender_id,
+                },
+            )
+            .expect("every planned source is configured");
+            let mut sent = body.clone();
+            if delivery == Delivery::Forged {
+                // Same signature, one byte more: valid JSON, but not what was signed.
+                sent.push(b' ');
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let url = format!("{}/{}", self.base_url, event.source);
+            let pause = match post(&url, &headers, &sent, self.request_timeout).await {
+                Ok(answer) if answer.status == 202 => {
+                    self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    let value: serde_json::Value = serde_json::from_str(&answer.body).expect("a JSON 202 body");
+                    let event_id = value["event_id"].as_str().expect("202 carries the event id").to_owned();
+                    return Delivered::Accepted { event_id };
+                }
+                Ok(answer) if answer.status == 408 => {
+                    self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                    self.max_pause
+                }
+                Ok(answer) if (400..500).contains(&answer.status) => {
+                    *self.stats.rejected.lock().unwrap().entry(answer.status).or_default() += 1;
+                    return Delivered::Rejected { status: answer.status };
+                }
+                Ok(answer) => {
+                    if answer.status == 503 {
+                        self.stats.unavailable.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        *self.stats.other.lock().unwrap().entry(answer.status).or_default() += 1;
+                    }
+                    answer.retry_after_seconds.map_or(self.max_pause, Duration::from_secs).min(self.max_pause)
+                }
+                Err(PostError::Url(url)) => panic!("bad ingest URL {url}"),
+                Err(_) => {
+                    self.stats.transport_errors.fetch_add(1, Ordering::Relaxed);
+                    self.max_pause
+                }
+            };
+            if started.elapsed() > self.give_up_after {
+                return Delivered::GaveUp;
+            }
+            tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64() / 2.0)).await;
+        }
+    }
+}
