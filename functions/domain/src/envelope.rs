@@ -159,7 +159,9 @@ fn encode_body(body: &[u8]) -> (BodyEncoding, std::borrow::Cow<'_, str>) {
 /// SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON escapes every
 /// control character, so what remains to exclude are the noncharacters U+FFFE and U+FFFF.
 fn sqs_accepts(text: &str) -> bool {
-    !text.chars().any(|c| c == '\u{FFFE}' || c == '\u{FFFF}')
+    // Searching for a `char` looks for its last UTF-8 byte with memchr, which skips ahead a
+    // word at a time; decoding every character of a large body was ~10x slower.
+    !text.contains('\u{FFFE}') && !text.contains('\u{FFFF}')
 }
 
 /// serde_json writes U+FFFE and U+FFFF as they are, and SQS refuses a message holding them
@@ -171,13 +173,21 @@ fn escape_sqs_noncharacters(json: String) -> String {
 
 /// Length of `text` once serde_json has escaped it (without the quotes).
 fn json_escaped_len(text: &str) -> usize {
-    text.bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0x00..=0x1f => 6,
-            _ => 1,
-        })
+    // Branch-free per byte and summed in u32 lanes (a chunk's total cannot overflow), so the
+    // compiler vectorises it.
+    text.as_bytes()
+        .chunks(1 << 16)
+        .map(|chunk| chunk.iter().map(|&b| json_escaped_width(b)).sum::<u32>() as usize)
         .sum()
+}
+
+/// Bytes serde_json writes for one input byte: `\"`, `\\` and the short control escapes take
+/// two, other control characters six (`\u00XX`), everything else (UTF-8 included) one.
+#[inline(always)]
+fn json_escaped_width(b: u8) -> u32 {
+    let short = (b == b'"') | (b == b'\\') | (b == b'\n') | (b == b'\r') | (b == b'\t') | (b == 0x08) | (b == 0x0c);
+    let control = b < 0x20;
+    1 + u32::from(short) + 5 * u32::from(control & !short)
 }
 
 #[cfg(test)]
@@ -211,6 +221,19 @@ mod tests {
             assert!(json.contains(r#""body_encoding":"base64""#), "{json}");
             assert_eq!(Envelope::from_json(&json).unwrap().body, body);
         }
+    }
+
+    #[test]
+    fn escaped_length_matches_serde_json_for_every_ascii_byte() {
+        for b in 0u8..0x80 {
+            let text = char::from(b).to_string();
+            let serialized = serde_json::to_string(&text).unwrap();
+            assert_eq!(json_escaped_len(&text), serialized.len() - 2, "byte {b:#04x}");
+        }
+        let mixed = "a\"b\\c\nd\u{1}é€😀\u{FFFD}".repeat(50_000);
+        assert_eq!(json_escaped_len(&mixed), serde_json::to_string(&mixed).unwrap().len() - 2);
+        assert!(sqs_accepts(&mixed));
+        assert!(!sqs_accepts(&format!("{mixed}\u{FFFE}")) && !sqs_accepts(&format!("\u{FFFF}{mixed}")));
     }
 
     #[test]
