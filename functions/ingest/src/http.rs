@@ -10,7 +10,6 @@ use hookline_ports::{Clock, Queue, SourcesProvider};
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::aws_lambda_events::encodings::Base64Data;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::json;
 
 use crate::service::{InboundRequest, IngestService, Outcome};
 
@@ -111,7 +110,7 @@ fn bad_request() -> Response<Body> {
     Response::builder()
         .status(400)
         .header("content-type", "application/json")
-        .body(Body::from(json!({"error": "bad_request"}).to_string()))
+        .body(Body::from(json_object(&[("error", "bad_request")])))
         .expect("static status and header names are valid")
 }
 
@@ -126,11 +125,11 @@ pub fn source_from_path(path: &str) -> Option<&str> {
 /// The HTTP answer for an outcome.
 pub fn response(outcome: &Outcome) -> Response<Body> {
     let (status, body) = match outcome {
-        Outcome::Accepted { event_id, .. } => (202, json!({"event_id": event_id, "status": "accepted"})),
-        Outcome::SlackChallenge { challenge } => (200, json!({"challenge": challenge})),
-        Outcome::Rejected(rejection) => (rejection.status(), json!({"error": rejection.public_code()})),
-        Outcome::RouteNotFound => (404, json!({"error": "not_found"})),
-        Outcome::Unavailable { .. } => (503, json!({"error": "unavailable"})),
+        Outcome::Accepted { event_id, .. } => (202, json_object(&[("event_id", event_id), ("status", "accepted")])),
+        Outcome::SlackChallenge { challenge } => (200, json_object(&[("challenge", challenge)])),
+        Outcome::Rejected(rejection) => (rejection.status(), json_object(&[("error", rejection.public_code())])),
+        Outcome::RouteNotFound => (404, json_object(&[("error", "not_found")])),
+        Outcome::Unavailable { .. } => (503, json_object(&[("error", "unavailable")])),
     };
     let mut builder = Response::builder().status(status).header("content-type", "application/json");
     if status == 405 {
@@ -139,7 +138,24 @@ pub fn response(outcome: &Outcome) -> Response<Body> {
     if status == 503 {
         builder = builder.header("retry-after", RETRY_AFTER_SECONDS.to_string());
     }
-    builder.body(Body::from(body.to_string())).expect("static status and header names are valid")
+    builder.body(Body::from(body)).expect("static status and header names are valid")
+}
+
+/// A flat JSON object of string fields, written directly (no `Value` tree per response).
+/// Fields are given in sorted order, as serde_json's map would write them.
+fn json_object(fields: &[(&str, &str)]) -> String {
+    let mut out = Vec::with_capacity(64);
+    out.push(b'{');
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, name).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        serde_json::to_writer(&mut out, value).expect("writing to a Vec cannot fail");
+    }
+    out.push(b'}');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[cfg(test)]
@@ -150,6 +166,7 @@ mod tests {
     use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
 
     use super::*;
+    use serde_json::json;
 
     fn service(queue: &MemoryQueue) -> IngestService<MemoryQueue, StaticSources, FixedClock> {
         let config = SourcesConfig::from_json(br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_t"]}}}"#);
@@ -227,6 +244,24 @@ mod tests {
         assert_eq!(response.status_code, 405);
         assert_eq!(response.headers["allow"], "POST");
         assert!(!response.is_base64_encoded);
+    }
+
+    #[test]
+    fn response_bodies_are_the_json_documents_they_were() {
+        let tricky = "evt_\"quoted\"\\\u{7f}é";
+        let cases = [
+            (
+                Outcome::Accepted { event_id: tricky.into(), message_id: "m".into() },
+                json!({"event_id": tricky, "status": "accepted"}),
+            ),
+            (Outcome::SlackChallenge { challenge: tricky.into() }, json!({"challenge": tricky})),
+            (Outcome::Rejected(hookline_domain::Rejection::MalformedJson), json!({"error": "malformed_json"})),
+            (Outcome::RouteNotFound, json!({"error": "not_found"})),
+            (Outcome::Unavailable { event_id: None, cause: "enqueue_failed" }, json!({"error": "unavailable"})),
+        ];
+        for (outcome, expected) in cases {
+            assert_eq!(response(&outcome).body().as_ref(), expected.to_string().as_bytes());
+        }
     }
 
     #[test]
