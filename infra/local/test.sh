@@ -62,3 +62,6 @@ set -a
 set +a
 cargo test --workspace --locked
 
+
+step "chaos run, reduced (own stack on 4580/9080; the full size is make chaos)"
+infra/local/chaos.sh reduced
