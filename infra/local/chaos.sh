@@ -39,7 +39,8 @@ cleanup() {
   if [[ -f "$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid" ]]; then
     kill -CONT "$(cat "$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid")" 2>/dev/null || true
   fi
-  infra/local/functions.sh stop || true
+  infra/local/daemon.sh stop "event-source-mapping-$HOOKLINE_WATCH_PORT" || true
+  infra/local/daemon.sh stop "lambda-host-$HOOKLINE_WATCH_PORT" || true
   infra/local/moto.sh stop || true
 }
 trap cleanup EXIT
@@ -61,9 +62,22 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
   --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
 
-step "functions under cargo lambda watch on 127.0.0.1:$HOOKLINE_WATCH_PORT"
-# An invocation of a killed processor fails after 10 s (its Timeout is 5 s), not minutes.
-HOOKLINE_WATCH_TIMEOUT=10 infra/local/functions.sh start "$env_file"
+# The functions run under infra/local/lambda_host.py rather than cargo lambda watch: like Lambda,
+# it fails the invocation a killed process held and starts a fresh environment for the next
+# one (cargo lambda watch stalled after a killed instance). Timeouts are the template's:
+# ingest 10 s, processor and reprocess 5 s (the parameters above).
+step "functions on a local Lambda host on 127.0.0.1:$HOOKLINE_WATCH_PORT, event source mappings"
+infra/local/daemon.sh start "lambda-host-$HOOKLINE_WATCH_PORT" --ready-url "http://127.0.0.1:$HOOKLINE_WATCH_PORT/" -- \
+  .venv/bin/python infra/local/lambda_host.py --env-file "$env_file" --port "$HOOKLINE_WATCH_PORT" \
+  --function ingest:10:4 --function processor:5:2 --function reprocess:5:2
+# One environment of each, started before the traffic (as a warm pool would be).
+invoke_url="http://127.0.0.1:$HOOKLINE_WATCH_PORT/2015-03-31/functions"
+curl -sf -o /dev/null -X POST "$invoke_url/ingest/invocations" --data-binary @events/ingest/reject-wrong-method.json
+curl -sf -o /dev/null -X POST "$invoke_url/processor/invocations" --data-binary '{"Records":[]}'
+curl -sf -o /dev/null -X POST "$invoke_url/reprocess/invocations" --data-binary '{"Records":[]}'
+infra/local/daemon.sh start "event-source-mapping-$HOOKLINE_WATCH_PORT" -- \
+  .venv/bin/python infra/local/event_source_mapping.py --template template.yaml --env-file "$env_file" \
+  --port "$HOOKLINE_WATCH_PORT" --invoke-timeout 30
 
 step "$events webhooks ($size run)"
 set -a
@@ -72,7 +86,7 @@ set -a
 set +a
 export HOOKLINE_CHAOS_EVENTS=$events
 export HOOKLINE_CHAOS_MOTO_PID_FILE="$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid"
-# Every log of the run, searched for secrets at the end: the functions' (cargo lambda watch),
+# Every log of the run, searched for secrets at the end: the functions' (the Lambda host's),
 # the event source mappings' and the emulator's.
-export HOOKLINE_CHAOS_LOGS="$HOOKLINE_RUN_DIR/watch-$HOOKLINE_WATCH_PORT.log:$HOOKLINE_RUN_DIR/event-source-mapping-$HOOKLINE_WATCH_PORT.log:$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.log"
+export HOOKLINE_CHAOS_LOGS="$HOOKLINE_RUN_DIR/lambda-host-$HOOKLINE_WATCH_PORT.log:$HOOKLINE_RUN_DIR/event-source-mapping-$HOOKLINE_WATCH_PORT.log:$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.log"
 cargo test --locked -p hookline-tests --test chaos -- --ignored --nocapture

@@ -3,9 +3,6 @@
 # and function URLs) plus the event source mappings the template declares.
 #   functions.sh start ENV_FILE    (port: HOOKLINE_WATCH_PORT, default 9000, on 127.0.0.1)
 #   functions.sh stop
-# HOOKLINE_WATCH_TIMEOUT (seconds; default cargo lambda's own) bounds how long an invocation
-# may take before cargo lambda watch answers 408, as Lambda's timeout would: without it, an
-# invocation of a function that died hangs its caller for minutes.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,10 +16,8 @@ case "${1:-}" in
     env_file=${2:?usage: functions.sh start ENV_FILE}
     [[ -f $env_file ]] || { echo "functions.sh: $env_file does not exist (provision first)" >&2; exit 1; }
     command -v cargo-lambda >/dev/null || { echo "functions.sh: cargo-lambda not found; run 'make venv'" >&2; exit 1; }
-    timeout_args=()
-    [[ -n ${HOOKLINE_WATCH_TIMEOUT:-} ]] && timeout_args=(--timeout "$HOOKLINE_WATCH_TIMEOUT")
     $daemon start "watch-$port" --ready-url "http://127.0.0.1:$port/" -- \
-      cargo lambda watch -A 127.0.0.1 -P "$port" --env-file "$env_file" "${timeout_args[@]}"
+      cargo lambda watch -A 127.0.0.1 -P "$port" --env-file "$env_file"
     # Each function compiles on its first invocation: do that now, before traffic arrives.
     cargo lambda invoke ingest -A 127.0.0.1 -P "$port" --data-file events/ingest/reject-wrong-method.json >/dev/null
     cargo lambda invoke processor -A 127.0.0.1 -P "$port" --data-ascii '{"Records":[]}' >/dev/null

@@ -1,0 +1,369 @@
+"""A local Lambda service: the Invoke API, function URLs, and one Lambda runtime API per
+execution environment, each environment a process of the function's binary.
+
+It behaves as Lambda does where the chaos run needs it to, which `cargo lambda watch` does not:
+when an environment's process dies (the chaos run kills the processor mid-batch), the
+invocation it held fails at once with `X-Amz-Function-Error`, the environment is discarded,
+and the next invocation starts a fresh one (a cold start). An invocation that outlives the
+function's timeout fails, and its environment is killed and discarded. (cargo lambda watch,
+after one of its instances was killed, handed another function's instance a runtime
+response without a request id, which made that instance panic and stalled the stack.)
+
+    python lambda_host.py --env-file .hookline/chaos.env --port 9080 \\
+        --function ingest:10:4 --function processor:5:2 --function reprocess:5:2
+
+`--function NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS` runs `target/debug/NAME`. Endpoints on
+127.0.0.1:PORT:
+  POST /2015-03-31/functions/NAME/invocations   the Invoke API (RequestResponse)
+  ANY  /lambda-url/NAME/<path>                  a function URL (API Gateway HTTP API v2 events)
+  GET  /                                        readiness
+Function output goes to this process's own standard output and error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME = "/2018-06-01/runtime"
+
+
+def log(event: str, **fields) -> None:
+    print(json.dumps({"time": time.time(), "source": "lambda_host", "event": event, **fields}), flush=True)
+
+
+class Invocation:
+    def __init__(self, payload: bytes, timeout: float):
+        self.id = str(uuid.uuid4())
+        self.payload = payload
+        self.deadline_ms = int((time.time() + timeout) * 1000)
+        self.done = threading.Event()
+        self.response: bytes = b""
+        self.error = False
+
+    def finish(self, body: bytes, error: bool) -> None:
+        if not self.done.is_set():
+            self.response, self.error = body, error
+            self.done.set()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Environment:
+    """One execution environment: a process and the runtime API it polls."""
+
+    def __init__(self, function: "Function"):
+        self.function = function
+        self.current: Invocation | None = None
+        self.dead = False
+        environment = self
+        self.server = Server(("127.0.0.1", 0), type("RuntimeApi", (RuntimeApiHandler,), {"environment": environment}))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        env = dict(function.env)
+        env.update(
+            AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
+            AWS_LAMBDA_FUNCTION_NAME=function.name,
+            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+            AWS_LAMBDA_LOG_STREAM_NAME=str(uuid.uuid4()),
+        )
+        self.process = subprocess.Popen([str(function.binary)], env=env, stdin=subprocess.DEVNULL)
+        log("environment_started", function=function.name, pid=self.process.pid)
+
+    def discard(self, reason: str) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        held = self.current
+        self.current = None
+        if held is not None:
+            body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": reason}).encode()
+            held.finish(body, error=True)
+        self.server.shutdown()
+        self.server.server_close()
+        log("environment_discarded", function=self.function.name, pid=self.process.pid, reason=reason,
+            invocation_failed=held is not None)
+        with self.function.lock:
+            self.function.changed.notify_all()
+
+
+class Function:
+    def __init__(self, name: str, timeout: float, max_environments: int, env: dict[str, str]):
+        self.name = name
+        self.timeout = timeout
+        self.max_environments = max_environments
+        self.env = env
+        self.binary = ROOT / "target" / "debug" / name
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.pending: collections.deque[Invocation] = collections.deque()
+        self.environments: list[Environment] = []
+        self.idle = 0
+
+    def invoke(self, payload: bytes) -> Invocation:
+        invocation = Invocation(payload, self.timeout)
+        with self.lock:
+            self.pending.append(invocation)
+            live = [e for e in self.environments if not e.dead]
+            self.environments = live
+            if self.idle < len(self.pending) and len(live) < self.max_environments:
+                self.environments.append(Environment(self))
+            self.changed.notify_all()
+        if not invocation.done.wait(self.timeout + 1):
+            with self.lock:
+                if invocation in self.pending:
+                    self.pending.remove(invocation)
+                holder = next((e for e in self.environments if e.current is invocation), None)
+            if holder is not None:
+                holder.discard(f"Task timed out after {self.timeout:.0f} seconds")
+            invocation.finish(json.dumps({"errorType": "Sandbox.Timedout"}).encode(), error=True)
+        return invocation
+
+    def next_for(self, environment: Environment) -> Invocation | None:
+        """Blocks until an invocation is pending (None once the environment is dead)."""
+        with self.lock:
+            self.idle += 1
+            try:
+                while not self.pending and not environment.dead:
+                    self.changed.wait(0.5)
+                if environment.dead:
+                    return None
+                invocation = self.pending.popleft()
+                environment.current = invocation
+                return invocation
+            finally:
+                self.idle -= 1
+
+    def requeue(self, environment: Environment, invocation: Invocation) -> None:
+        with self.lock:
+            environment.current = None
+            if not invocation.done.is_set():
+                self.pending.appendleft(invocation)
+                self.changed.notify_all()
+
+    def supervise(self, stop: threading.Event) -> None:
+        while not stop.wait(0.05):
+            with self.lock:
+                environments = list(self.environments)
+            for environment in environments:
+                code = environment.process.poll()
+                if code is not None and not environment.dead:
+                    environment.discard(f"Runtime exited with status {code}")
+
+
+class RuntimeApiHandler(BaseHTTPRequestHandler):
+    environment: Environment
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path != f"{RUNTIME}/invocation/next":
+            return self.reply(404)
+        function = self.environment.function
+        invocation = function.next_for(self.environment)
+        if invocation is None:
+            try:
+                self.reply(500, b'{"errorType":"EnvironmentDiscarded"}')
+            except OSError:
+                pass
+            return
+        try:
+            self.reply(
+                200,
+                invocation.payload,
+                {
+                    "content-type": "application/json",
+                    "lambda-runtime-aws-request-id": invocation.id,
+                    "lambda-runtime-deadline-ms": str(invocation.deadline_ms),
+                    "lambda-runtime-invoked-function-arn": f"arn:aws:lambda:us-east-1:123456789012:function:{function.name}",
+                    "lambda-runtime-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
+                },
+            )
+        except OSError:
+            function.requeue(self.environment, invocation)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        parts = self.path.split("/")
+        environment = self.environment
+        if self.path == f"{RUNTIME}/init/error":
+            log("init_error", function=environment.function.name, error=body[:500].decode(errors="replace"))
+            return self.reply(202)
+        # /2018-06-01/runtime/invocation/{id}/response|error
+        if len(parts) == 6 and parts[3] == "invocation" and parts[5] in ("response", "error"):
+            invocation = environment.current
+            if invocation is None or invocation.id != parts[4]:
+                return self.reply(400, b'{"errorType":"InvalidRequestID"}')
+            environment.current = None
+            invocation.finish(body, error=parts[5] == "error")
+            return self.reply(202)
+        self.reply(404)
+
+
+def api_gateway_event(handler: BaseHTTPRequestHandler, path: str, query: str, body: bytes) -> dict:
+    headers: dict[str, str] = {}
+    for name, value in handler.headers.items():
+        name = name.lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": headers.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": handler.command,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": handler.client_address[0],
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+class FrontHandler(BaseHTTPRequestHandler):
+    functions: dict[str, Function]
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_any(self):
+        url = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        parts = url.path.split("/")
+        if url.path == "/":
+            return self.reply(200, json.dumps({"functions": sorted(self.functions)}).encode())
+        if len(parts) == 5 and parts[1:3] == ["2015-03-31", "functions"] and parts[4] == "invocations":
+            function = self.functions.get(parts[3])
+            if function is None:
+                return self.reply(404, b'{"Type":"User","message":"Function not found"}')
+            invocation = function.invoke(body)
+            headers = {"content-type": "application/json"}
+            if invocation.error:
+                headers["x-amz-function-error"] = "Unhandled"
+            return self.reply(200, invocation.response, headers)
+        if len(parts) >= 3 and parts[1] == "lambda-url":
+            function = self.functions.get(parts[2])
+            if function is None:
+                return self.reply(404, b'{"message":"Not Found"}')
+            path = "/" + "/".join(parts[3:])
+            invocation = function.invoke(json.dumps(api_gateway_event(self, path, url.query, body)).encode())
+            if invocation.error:
+                # What API Gateway answers when the integration fails or times out.
+                return self.reply(503, b'{"message":"Service Unavailable"}', {"content-type": "application/json"})
+            return self.reply(*http_response(invocation.response))
+        self.reply(404, b'{"message":"Not Found"}')
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+def http_response(raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+    """A function URL's response from the function's API Gateway v2 response."""
+    try:
+        response = json.loads(raw)
+        status = int(response.get("statusCode", 200))
+        body = response.get("body") or ""
+        body = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+        headers = {k: str(v) for k, v in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ",".join(str(v) for v in values)
+        return status, body, headers
+    except (ValueError, TypeError, AttributeError):
+        return 502, b'{"message":"Internal Server Error"}', {"content-type": "application/json"}
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    values = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--function", action="append", required=True, help="NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS")
+    args = parser.parse_args(argv)
+    env = {**os.environ, **read_env_file(args.env_file)}
+    functions = {}
+    for spec in args.function:
+        name, timeout, most = spec.split(":")
+        functions[name] = Function(name, float(timeout), int(most), env)
+        if not functions[name].binary.exists():
+            raise SystemExit(f"lambda_host: {functions[name].binary} does not exist (cargo build first)")
+    stop = threading.Event()
+    for function in functions.values():
+        threading.Thread(target=function.supervise, args=(stop,), daemon=True).start()
+    front = Server(("127.0.0.1", args.port), type("Front", (FrontHandler,), {"functions": functions}))
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=front.serve_forever, daemon=True).start()
+    log("started", port=args.port, functions=sorted(functions))
+    stop.wait()
+    front.shutdown()
+    for function in functions.values():
+        for environment in list(function.environments):
+            environment.discard("host stopped")
+    log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
