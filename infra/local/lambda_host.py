@@ -12,7 +12,7 @@ response without a request id, which made that instance panic and stalled the st
     python lambda_host.py --env-file .hookline/chaos.env --port 9080 \\
         --function ingest:10:4 --function processor:5:2 --function reprocess:5:2
 
-`--function NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS` runs `target/debug/NAME`. Endpoints on
+`--function NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS` runs `target/debug/NAME` (or `--bin-dir`). Endpoints on
 127.0.0.1:PORT:
   POST /2015-03-31/functions/NAME/invocations   the Invoke API (RequestResponse)
   ANY  /lambda-url/NAME/<path>                  a function URL (API Gateway HTTP API v2 events)
@@ -107,12 +107,12 @@ class Environment:
 
 
 class Function:
-    def __init__(self, name: str, timeout: float, max_environments: int, env: dict[str, str]):
+    def __init__(self, name: str, timeout: float, max_environments: int, env: dict[str, str], bin_dir: Path):
         self.name = name
         self.timeout = timeout
         self.max_environments = max_environments
         self.env = env
-        self.binary = ROOT / "target" / "debug" / name
+        self.binary = bin_dir / name
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.pending: collections.deque[Invocation] = collections.deque()
@@ -133,9 +133,10 @@ class Function:
                 if invocation in self.pending:
                     self.pending.remove(invocation)
                 holder = next((e for e in self.environments if e.current is invocation), None)
+            message = f"Task timed out after {self.timeout:.0f} seconds"
+            invocation.finish(json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode(), error=True)
             if holder is not None:
-                holder.discard(f"Task timed out after {self.timeout:.0f} seconds")
-            invocation.finish(json.dumps({"errorType": "Sandbox.Timedout"}).encode(), error=True)
+                holder.discard(message)
         return invocation
 
     def next_for(self, environment: Environment) -> Invocation | None:
@@ -340,12 +341,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--env-file", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--function", action="append", required=True, help="NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS")
+    parser.add_argument("--bin-dir", type=Path, default=ROOT / "target" / "debug", help="where the binaries are")
     args = parser.parse_args(argv)
     env = {**os.environ, **read_env_file(args.env_file)}
     functions = {}
     for spec in args.function:
         name, timeout, most = spec.split(":")
-        functions[name] = Function(name, float(timeout), int(most), env)
+        functions[name] = Function(name, float(timeout), int(most), env, args.bin_dir)
         if not functions[name].binary.exists():
             raise SystemExit(f"lambda_host: {functions[name].binary} does not exist (cargo build first)")
     stop = threading.Event()

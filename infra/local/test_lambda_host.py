@@ -1,0 +1,129 @@
+"""Tests of lambda_host.py: its response conversion, and end to end with small Python
+"functions" that speak the runtime API: an echo, and one that dies mid-invocation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from lambda_host import http_response
+
+HERE = Path(__file__).resolve().parent
+PORT = 4598
+
+FUNCTION = textwrap.dedent(
+    """\
+    #!{python}
+    import json, os, sys, urllib.request
+    api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+    while True:
+        with urllib.request.urlopen(api + "next") as reply:
+            request_id = reply.headers["lambda-runtime-aws-request-id"]
+            deadline = int(reply.headers["lambda-runtime-deadline-ms"])
+            event = json.loads(reply.read())
+        if event.get("die"):
+            os._exit(3)
+        if event.get("sleep"):
+            import time; time.sleep(event["sleep"])
+        body = {{"echo": event, "pid": os.getpid(), "deadline_ms": deadline}}
+        if "rawPath" in event:
+            body = {{"statusCode": 201, "headers": {{"x-path": event["rawPath"]}}, "body": json.dumps(event["headers"])}}
+        data = json.dumps(body).encode()
+        urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=data, method="POST")).read()
+    """
+)
+
+
+class ResponseTest(unittest.TestCase):
+    def test_converts_api_gateway_responses(self):
+        status, body, headers = http_response(b'{"statusCode":202,"headers":{"a":"1"},"body":"x"}')
+        self.assertEqual((status, body, headers), (202, b"x", {"a": "1"}))
+        self.assertEqual(http_response(b'{"statusCode":200,"body":"eQ==","isBase64Encoded":true}')[1], b"y")
+        self.assertEqual(http_response(b"not json")[0], 502)
+
+
+class HostTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.bin_dir = tempfile.TemporaryDirectory()
+        binary = Path(cls.bin_dir.name) / "echo"
+        binary.write_text(FUNCTION.format(python=sys.executable))
+        binary.chmod(0o755)
+        env_file = Path(cls.bin_dir.name) / "env"
+        env_file.write_text("GREETING=hi\n")
+        cls.host = subprocess.Popen(
+            [sys.executable, str(HERE / "lambda_host.py"), "--env-file", str(env_file), "--port", str(PORT),
+             "--bin-dir", cls.bin_dir.name, "--function", "echo:2:2"],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/").read()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.host.terminate()
+        cls.host.wait(10)
+        cls.bin_dir.cleanup()
+
+    def invoke(self, event: dict) -> tuple[dict, bool]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/2015-03-31/functions/echo/invocations", data=json.dumps(event).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read()), reply.headers.get("x-amz-function-error") is not None
+
+    def test_invokes_with_a_deadline_from_the_timeout(self):
+        before = time.time() * 1000
+        reply, failed = self.invoke({"n": 1})
+        self.assertFalse(failed)
+        self.assertEqual(reply["echo"], {"n": 1})
+        self.assertTrue(before + 1500 < reply["deadline_ms"] <= time.time() * 1000 + 2000, reply)
+
+    def test_a_dying_environment_fails_its_invocation_and_is_replaced(self):
+        first, _ = self.invoke({"n": 1})
+        reply, failed = self.invoke({"die": True})
+        self.assertTrue(failed)
+        self.assertEqual(reply["errorType"], "Runtime.ExitError")
+        after, failed = self.invoke({"n": 2})
+        self.assertFalse(failed)
+        self.assertEqual(after["echo"], {"n": 2})
+
+    def test_a_timed_out_invocation_fails_and_its_environment_is_killed(self):
+        reply, failed = self.invoke({"sleep": 5})
+        self.assertTrue(failed)
+        self.assertEqual(reply["errorType"], "Sandbox.Timedout")
+        self.assertFalse(self.invoke({"n": 3})[1])
+
+    def test_function_urls_carry_path_and_headers_as_api_gateway_v2_events(self):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/lambda-url/echo/webhooks/acme?x=1", data=b"{}", method="POST",
+            headers={"X-Test": "yes"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            self.assertEqual(reply.status, 201)
+            self.assertEqual(reply.headers["x-path"], "/webhooks/acme")
+            self.assertEqual(json.loads(reply.read())["x-test"], "yes")
+
+    def test_unknown_functions_are_404(self):
+        with self.assertRaises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(
+                urllib.request.Request(f"http://127.0.0.1:{PORT}/2015-03-31/functions/nope/invocations", data=b"{}")
+            )
+        self.assertEqual(raised.exception.code, 404)
+
+
+if __name__ == "__main__":
+    unittest.main()
