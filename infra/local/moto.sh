@@ -19,7 +19,9 @@ host=127.0.0.1
 port="${HOOKLINE_MOTO_PORT:-4566}"
 run_dir="${HOOKLINE_RUN_DIR:-${TMPDIR:-/tmp}/hookline-$(id -u)}"
 timeout="${HOOKLINE_MOTO_START_TIMEOUT:-20}"
-moto_server="$repo/.venv/bin/moto_server"
+python="$repo/.venv/bin/python"
+# moto's own server, with DynamoDB requests made atomic (see moto_server.py).
+moto_server="$here/moto_server.py"
 
 die() { echo "moto: error: $*" >&2; exit 1; }
 log() { echo "moto: $*" >&2; }
@@ -78,7 +80,7 @@ cmd_start() {
         log "pid $pid is alive but $url does not answer; waiting for it"
     else
         rm -f "$pid_file"
-        [[ -x "$moto_server" ]] || die "$moto_server not found: run infra/local/bootstrap.sh (make venv) first"
+        [[ -x "$python" ]] || die "$python not found: run infra/local/bootstrap.sh (make venv) first"
         if answers; then
             die "something else already answers on $url (not started by this script: no live pid in $pid_file); stop it or set HOOKLINE_MOTO_PORT"
         fi
@@ -87,7 +89,7 @@ cmd_start() {
         # setsid + nohup: the server gets its own session and survives the calling shell
         # (make, a CI step). setsid execs in place here (we are not a group leader), so $!
         # is the server's own pid.
-        nohup setsid "$moto_server" -H "$host" -p "$port" </dev/null >>"$log_file" 2>&1 &
+        nohup setsid "$python" "$moto_server" -H "$host" -p "$port" </dev/null >>"$log_file" 2>&1 &
         pid=$!
         echo "$pid" >"$pid_file"
         log "starting moto server on $url (pid $pid, log $log_file)"
