@@ -19,9 +19,10 @@ cd "$root"
 size=${1:-reduced}
 # The full run gives the processor and reprocess a 30 s Timeout instead of 5 s: moto deep-copies
 # every table a TransactWriteItems touches, on every call, so with thousands of stored events its
-# batches outgrow 5 s (on AWS a transaction's cost does not grow with the table). Even 30 s is not
-# enough past about 5,000 stored events: the full size does not finish on moto 5.2.5 (see the
-# README); 1,500 events do (`HOOKLINE_CHAOS_EVENTS=1500 chaos.sh reduced`).
+# batches outgrow 5 s (on AWS a transaction's cost does not grow with the table). Even so the
+# full size does not finish on moto 5.2.5: past about 5,000 stored events its memory grows until
+# the kernel kills it (see the README); 1,500 events finish (`HOOKLINE_CHAOS_EVENTS=1500 chaos.sh
+# reduced`, about 2.5 minutes).
 case "$size" in
   reduced) events=${HOOKLINE_CHAOS_EVENTS:-400}; function_timeout=5 ;;
   full) events=${HOOKLINE_CHAOS_EVENTS:-5000}; function_timeout=30 ;;
