@@ -37,6 +37,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from event_source_mapping import read_env_file  # same folder: the env file the provisioning wrote
+
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = "/2018-06-01/runtime"
 
@@ -324,16 +326,6 @@ def http_response(raw: bytes) -> tuple[int, bytes, dict[str, str]]:
         return status, body, headers
     except (ValueError, TypeError, AttributeError):
         return 502, b'{"message":"Internal Server Error"}', {"content-type": "application/json"}
-
-
-def read_env_file(path: str) -> dict[str, str]:
-    values = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
 
 
 def main(argv: list[str]) -> int:

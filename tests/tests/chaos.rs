@@ -81,8 +81,9 @@ struct Clients {
     dynamodb: aws_sdk_dynamodb::Client,
 }
 
-/// Visible, in flight and delayed messages of a queue.
-async fn queue_total(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<u64> {
+/// A queue's message counts by attribute (visible, in flight, delayed); `None` while the
+/// emulator does not answer (it is stopped during the outage).
+async fn queue_counts(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<HashMap<QueueAttributeName, u64>> {
     let attributes = sqs
         .get_queue_attributes()
         .queue_url(url)
@@ -93,19 +94,12 @@ async fn queue_total(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<u64> {
         .await
         .ok()?
         .attributes?;
-    Some(attributes.values().filter_map(|v| v.parse::<u64>().ok()).sum())
+    Some(attributes.into_iter().filter_map(|(name, v)| Some((name, v.parse().ok()?))).collect())
 }
 
-async fn visible(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<u64> {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .ok()?
-        .attributes?;
-    attributes.get(&QueueAttributeName::ApproximateNumberOfMessages)?.parse().ok()
+/// Visible, in flight and delayed messages of a queue.
+async fn queue_total(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<u64> {
+    Some(queue_counts(sqs, url).await?.values().sum())
 }
 
 /// Every `event_id` in a table.
@@ -168,7 +162,10 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         let (held, sending, clients, main_queue) = (held.clone(), sending.clone(), clients.clone(), main_queue.clone());
         async move {
             while sending.load(Ordering::Relaxed) {
-                if let Some(depth) = visible(&clients.sqs, &main_queue).await {
+                let counts = queue_counts(&clients.sqs, &main_queue).await;
+                if let Some(depth) =
+                    counts.and_then(|c| c.get(&QueueAttributeName::ApproximateNumberOfMessages).copied())
+                {
                     held.store(depth > MAX_QUEUE_DEPTH, Ordering::Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
