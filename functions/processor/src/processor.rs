@@ -16,6 +16,10 @@ use tracing::Instrument;
 
 use crate::outcome::RecordOutcome;
 
+/// The longest a claim's lock can be held: Lambda's longest Timeout (15 minutes, which caps
+/// every deadline) plus the lock's margin.
+const MAX_LOCK_WAIT_SECONDS: u32 = 900 + (idempotency::LOCK_MARGIN_MILLIS / 1000) as u32;
+
 /// One SQS record, reduced to what processing needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundRecord {
@@ -161,8 +165,10 @@ where
             Ok(ClaimOutcome::Conflict(ClaimConflict::AlreadyCompleted)) => return RecordOutcome::Duplicate,
             Ok(ClaimOutcome::Conflict(ClaimConflict::InProgress { lock_expires_at_millis })) => {
                 // Another invocation holds the event: come back when its lock would expire.
-                let wait = ((lock_expires_at_millis - now).max(0) as u64).div_ceil(1000) as u32;
-                let delay = wait.clamp(1, self.settings.backoff.cap_seconds);
+                // Not a backoff, so not capped by the backoff cap: coming back sooner only
+                // spends receives (towards the dead-letter queue) on a lock still held.
+                let wait = ((lock_expires_at_millis - now).max(0) as u64).div_ceil(1000);
+                let delay = wait.clamp(1, MAX_LOCK_WAIT_SECONDS.into()) as u32;
                 return self.retry(record, "InProgressElsewhere", delay).await;
             }
             Ok(ClaimOutcome::Conflict(ClaimConflict::PayloadMismatch { stored_fingerprint, completed })) => {

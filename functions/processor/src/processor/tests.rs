@@ -31,13 +31,17 @@ impl World {
     }
 
     fn processor_at(&self, now: i64) -> TestProcessor {
+        self.processor_with_backoff(now, Backoff::new(2, 900))
+    }
+
+    fn processor_with_backoff(&self, now: i64, backoff: Backoff) -> TestProcessor {
         Processor::new(
             self.store.clone(),
             self.handler.clone(),
             self.visibility.clone(),
             self.dlq.clone(),
             FixedClock(now),
-            ProcessorSettings { backoff: Backoff::new(2, 900), ..ProcessorSettings::default() },
+            ProcessorSettings { backoff, ..ProcessorSettings::default() },
         )
     }
 
@@ -206,6 +210,28 @@ async fn a_different_payload_under_a_known_event_id_is_detected_and_dead_lettere
         world.processor().process_batch(vec![record("m2", envelope("stripe:evt_1", "{\"a\":2}"), 1)], DEADLINE).await;
     assert_eq!(outcomes(&reports), [RecordOutcome::DeadLettered { class: "PayloadConflict".into() }]);
     assert_eq!(world.handler.calls().len(), 1);
+}
+
+/// Found by the chaos run: with a 2 s backoff cap and a 30 s lock, the redeliveries of a
+/// killed invocation's event spent their receives in 6 s and the event ended up parked.
+#[tokio::test]
+async fn a_held_lock_is_waited_out_even_past_the_backoff_cap() {
+    let world = World::new();
+    let lock_expires_at_millis = NOW + 40_000;
+    let claim = ClaimRequest {
+        event_id: "stripe:evt_1".into(),
+        fingerprint: idempotency::fingerprint(b"{}"),
+        now_millis: NOW,
+        lock_expires_at_millis,
+        expires_at: NOW / 1000 + 3600,
+    };
+    assert!(matches!(world.store.claim(&claim).await.unwrap(), ClaimOutcome::Claimed(_)));
+
+    let processor = world.processor_with_backoff(NOW, Backoff::new(1, 2));
+    let reports =
+        processor.process_batch(vec![record("m", envelope("stripe:evt_1", "{}"), 2)], NOW + 30_000).await;
+    let RecordOutcome::Retry { class, delay_seconds: Some(delay) } = &reports[0].outcome else { panic!("{reports:?}") };
+    assert_eq!((class.as_str(), *delay), ("InProgressElsewhere", 40));
 }
 
 #[tokio::test]
