@@ -1,8 +1,8 @@
 //! Hookline's AWS adapters: the ports of `hookline-ports` implemented with the AWS SDK.
 //!
-//! Endpoints, region and credentials come from the standard AWS configuration chain
-//! (`AWS_ENDPOINT_URL`, `AWS_REGION`, ...), so the same code talks to AWS or to the local
-//! emulator without knowing which.
+//! Endpoints, region and credentials come from the environment (`AWS_ENDPOINT_URL`,
+//! `AWS_REGION`, ...; the functions read only what Lambda sets, the CLI the standard chain),
+//! so the same code talks to AWS or to the local emulator without knowing which.
 
 pub mod dynamo_events_sink;
 pub mod dynamo_idempotency_store;
@@ -17,7 +17,7 @@ pub mod sqs_visibility;
 pub use dynamo_events_sink::DynamoEventsSink;
 pub use dynamo_idempotency_store::DynamoIdempotencyStore;
 pub use dynamo_ledger::DynamoLedger;
-pub use sdk::{SdkTimeouts, load_sdk_config};
+pub use sdk::{MissingEnvironment, SdkTimeouts, lambda_sdk_config, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;
 pub use sqs_queue::SqsQueue;
 pub use sqs_redrive::{RedriveError, RedriveOptions, RedriveReport, SqsRedrive};

@@ -2,7 +2,7 @@
 //! set up here, once, and any problem stops the function before it takes a request.
 
 use anyhow::Context;
-use hookline_aws::{SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, load_sdk_config};
+use hookline_aws::{SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, lambda_sdk_config};
 use hookline_ingest::{IngestConfig, IngestService, http};
 use hookline_observability::init_json_logging;
 use hookline_ports::{RefreshingSources, SourcesProvider, SystemClock};
@@ -12,7 +12,7 @@ use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 async fn main() -> anyhow::Result<()> {
     init_json_logging();
     let config = IngestConfig::from_env().context("ingest configuration")?;
-    let sdk = load_sdk_config(SdkTimeouts::default()).await;
+    let sdk = lambda_sdk_config(SdkTimeouts::default()).context("AWS configuration")?;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url);
     let sources = RefreshingSources::new(
         SecretsManagerSourcesLoader::new(aws_sdk_secretsmanager::Client::new(&sdk), config.sources_secret_id),

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQueue, SqsVisibility, load_sdk_config};
+use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config};
 use hookline_observability::init_json_logging;
 use hookline_ports::{Clock, SystemClock};
 use hookline_processor::deadline::effective_deadline;
@@ -16,7 +16,7 @@ use lambda_runtime::{LambdaEvent, run, service_fn};
 async fn main() -> anyhow::Result<()> {
     init_json_logging();
     let config = ProcessorConfig::from_env().context("processor configuration")?;
-    let sdk = load_sdk_config(SdkTimeouts::default()).await;
+    let sdk = lambda_sdk_config(SdkTimeouts::default()).context("AWS configuration")?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let store = DynamoIdempotencyStore::new(dynamodb.clone(), &config.idempotency_table);

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, SqsVisibility, load_sdk_config};
+use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config};
 use hookline_observability::init_json_logging;
 use hookline_ports::{Clock, SystemClock};
 use hookline_processor::sqs_event::{batch_response, inbound_records};
@@ -15,7 +15,7 @@ use lambda_runtime::{LambdaEvent, run, service_fn};
 async fn main() -> anyhow::Result<()> {
     init_json_logging();
     let config = ReprocessConfig::from_env().context("reprocess configuration")?;
-    let sdk = load_sdk_config(SdkTimeouts::default()).await;
+    let sdk = lambda_sdk_config(SdkTimeouts::default()).context("AWS configuration")?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let reprocessor = Reprocessor::new(

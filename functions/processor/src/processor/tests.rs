@@ -228,8 +228,7 @@ async fn a_held_lock_is_waited_out_even_past_the_backoff_cap() {
     assert!(matches!(world.store.claim(&claim).await.unwrap(), ClaimOutcome::Claimed(_)));
 
     let processor = world.processor_with_backoff(NOW, Backoff::new(1, 2));
-    let reports =
-        processor.process_batch(vec![record("m", envelope("stripe:evt_1", "{}"), 2)], NOW + 30_000).await;
+    let reports = processor.process_batch(vec![record("m", envelope("stripe:evt_1", "{}"), 2)], NOW + 30_000).await;
     let RecordOutcome::Retry { class, delay_seconds: Some(delay) } = &reports[0].outcome else { panic!("{reports:?}") };
     assert_eq!((class.as_str(), *delay), ("InProgressElsewhere", 40));
 }
