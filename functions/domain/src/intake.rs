@@ -8,11 +8,10 @@
 use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, Method};
-use serde::Deserialize;
 
 use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES};
 use crate::event_id::{EventId, EventIdOrigin};
-use crate::json_limits;
+use crate::intake::json_probe::JsonProbe;
 use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
 use crate::source::{Source, is_json_media_type, media_type};
 use crate::sources::SourcesConfig;
@@ -241,52 +240,6 @@ fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<St
     Ok(forwarded)
 }
 
-/// The few top-level fields intake reads from a JSON body; parsing it also validates it.
-#[derive(Default, Deserialize)]
-struct JsonProbe {
-    #[serde(default, deserialize_with = "string_or_none")]
-    id: Option<String>,
-    #[serde(default, rename = "type", deserialize_with = "string_or_none")]
-    kind: Option<String>,
-    #[serde(default, deserialize_with = "string_or_none")]
-    challenge: Option<String>,
-}
-
-impl JsonProbe {
-    /// `None` when the body is not JSON, or is JSON a serde_json consumer could not read (see
-    /// [`json_limits`]). A JSON body that is not an object is valid and simply has none of the
-    /// fields.
-    fn read(body: &[u8]) -> Option<Self> {
-        if !json_limits::within_limits(body) {
-            return None;
-        }
-        let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        if !is_object {
-            // serde would read a struct from an array too; only objects carry these fields.
-            return serde_json::from_slice::<serde::de::IgnoredAny>(body).ok().map(|_| JsonProbe::default());
-        }
-        match serde_json::from_slice::<JsonProbe>(body) {
-            Ok(probe) => Some(probe),
-            // A shape mismatch can stop the parser early: validate the rest before accepting.
-            Err(e) if e.is_data() => {
-                serde_json::from_slice::<serde::de::IgnoredAny>(body).ok().map(|_| JsonProbe::default())
-            }
-            Err(_) => None,
-        }
-    }
-
-    fn slack_challenge(&self) -> Option<String> {
-        (self.kind.as_deref() == Some("url_verification")).then(|| self.challenge.clone()).flatten()
-    }
-}
-
-fn string_or_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::String(s) => Some(s),
-        _ => None,
-    })
-}
-
 fn rfc3339_millis(unix_millis: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -301,6 +254,8 @@ fn rfc3339_millis(unix_millis: i64) -> String {
         at.millisecond()
     )
 }
+
+mod json_probe;
 
 #[cfg(test)]
 mod tests;

@@ -4,12 +4,14 @@
 //! bytes, headers, configuration and the current time in, and get typed results out.
 
 pub mod backoff;
+mod byte_words;
 pub mod dead_letter;
 pub mod envelope;
 pub mod event_id;
 pub mod idempotency;
 pub mod intake;
 pub mod json_limits;
+pub mod json_validation;
 pub mod signature;
 pub mod source;
 pub mod sources;
