@@ -10,6 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+mod body_text;
+
 /// SQS's message size limit: body plus message attributes.
 pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
 /// Room kept for the envelope's own fields, forwarded headers and message attributes.
@@ -52,7 +54,8 @@ pub struct Envelope {
     pub body: Vec<u8>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The envelope as JSON. Read with this; written as [`WireHead`] and the body.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wire<'a> {
     version: u32,
@@ -66,6 +69,22 @@ struct Wire<'a> {
     headers: std::borrow::Cow<'a, BTreeMap<String, String>>,
     body_encoding: BodyEncoding,
     body: std::borrow::Cow<'a, str>,
+}
+
+/// [`Wire`] without the body, in the same order, for writing: [`Envelope::to_json`] appends
+/// the body itself.
+#[derive(Serialize)]
+struct WireHead<'a> {
+    version: u32,
+    source: &'a str,
+    event_id: &'a str,
+    scheme: &'a str,
+    received_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'a str>,
+    headers: &'a BTreeMap<String, String>,
+    /// Last, so that the body's encoding can be changed once the body has been tried as text.
+    body_encoding: BodyEncoding,
 }
 
 /// Why a message could not be read as an envelope. Always permanent: redelivery cannot fix it.
@@ -111,20 +130,38 @@ impl Envelope {
     }
 
     pub fn to_json(&self) -> String {
-        let (body_encoding, body) = encode_body(&self.body);
-        let wire = Wire {
+        let head = WireHead {
             version: ENVELOPE_VERSION,
-            source: self.source.as_str().into(),
-            event_id: self.event_id.as_str().into(),
-            scheme: self.scheme.as_str().into(),
-            received_at: self.received_at.as_str().into(),
-            content_type: self.content_type.as_deref().map(Into::into),
-            headers: std::borrow::Cow::Borrowed(&self.headers),
-            body_encoding,
-            body,
+            source: &self.source,
+            event_id: &self.event_id,
+            scheme: &self.scheme,
+            received_at: &self.received_at,
+            content_type: self.content_type.as_deref(),
+            headers: &self.headers,
+            body_encoding: BodyEncoding::Utf8,
         };
-        let json = serde_json::to_string(&wire).expect("an envelope always serialises: string keys, no floats");
-        escape_sqs_noncharacters(json)
+        let mut head = serde_json::to_string(&head).expect("an envelope always serialises: string keys, no floats");
+        head = escape_sqs_noncharacters(head);
+        // The head ends `"body_encoding":"utf8"}`: cut to `"body_encoding":` and finish it with
+        // the body as text, or failing that as base64.
+        debug_assert!(head.ends_with(r#""body_encoding":"utf8"}"#), "{head}");
+        head.truncate(head.len() - r#""utf8"}"#.len());
+        let base64_len = self.body.len().div_ceil(3) * 4;
+        let mut json = Vec::with_capacity(head.len() + base64_len + 32);
+        json.extend_from_slice(head.as_bytes());
+        json.extend_from_slice(br#""utf8","body":""#);
+        if body_text::push_escaped(&mut json, &self.body, base64_len) {
+            json.extend_from_slice(br#""}"#);
+            // The one check that the body is UTF-8: escaping kept every byte that is not ASCII.
+            if let Ok(json) = String::from_utf8(json) {
+                return json;
+            }
+        }
+        let mut json = head;
+        json.push_str(r#""base64","body":""#);
+        STANDARD.encode_string(&self.body, &mut json);
+        json.push_str(r#""}"#);
+        json
     }
 
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
@@ -148,14 +185,6 @@ impl Envelope {
     }
 }
 
-fn encode_body(body: &[u8]) -> (BodyEncoding, std::borrow::Cow<'_, str>) {
-    let base64_len = body.len().div_ceil(3) * 4;
-    match std::str::from_utf8(body) {
-        Ok(text) if sqs_accepts(text) && json_escaped_len(text) <= base64_len => (BodyEncoding::Utf8, text.into()),
-        _ => (BodyEncoding::Base64, STANDARD.encode(body).into()),
-    }
-}
-
 /// SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON escapes every
 /// control character, so what remains to exclude are the noncharacters U+FFFE and U+FFFF.
 fn sqs_accepts(text: &str) -> bool {
@@ -167,27 +196,9 @@ fn sqs_accepts(text: &str) -> bool {
 /// serde_json writes U+FFFE and U+FFFF as they are, and SQS refuses a message holding them
 /// (a forwarded header or any other field may carry them). Outside strings the JSON text is
 /// ASCII, so each is inside a string, where its `\u` escape reads back as the same character.
+/// Only the envelope's head goes through this: a body holding them travels as base64.
 fn escape_sqs_noncharacters(json: String) -> String {
     if sqs_accepts(&json) { json } else { json.replace('\u{FFFE}', "\\ufffe").replace('\u{FFFF}', "\\uffff") }
-}
-
-/// Length of `text` once serde_json has escaped it (without the quotes).
-fn json_escaped_len(text: &str) -> usize {
-    // Branch-free per byte and summed in u32 lanes (a chunk's total cannot overflow), so the
-    // compiler vectorises it.
-    text.as_bytes()
-        .chunks(1 << 16)
-        .map(|chunk| chunk.iter().map(|&b| json_escaped_width(b)).sum::<u32>() as usize)
-        .sum()
-}
-
-/// Bytes serde_json writes for one input byte: `\"`, `\\` and the short control escapes take
-/// two, other control characters six (`\u00XX`), everything else (UTF-8 included) one.
-#[inline(always)]
-fn json_escaped_width(b: u8) -> u32 {
-    let short = (b == b'"') | (b == b'\\') | (b == b'\n') | (b == b'\r') | (b == b'\t') | (b == 0x08) | (b == 0x0c);
-    let control = b < 0x20;
-    1 + u32::from(short) + 5 * u32::from(control & !short)
 }
 
 #[cfg(test)]
@@ -223,17 +234,47 @@ mod tests {
         }
     }
 
-    #[test]
-    fn escaped_length_matches_serde_json_for_every_ascii_byte() {
-        for b in 0u8..0x80 {
-            let text = char::from(b).to_string();
-            let serialized = serde_json::to_string(&text).unwrap();
-            assert_eq!(json_escaped_len(&text), serialized.len() - 2, "byte {b:#04x}");
+    /// What `to_json` wrote before it escaped the body itself: serde_json over the whole
+    /// envelope, the body as text when it is UTF-8 without U+FFFE or U+FFFF and its escaped
+    /// form is no longer than base64, and those two characters escaped anywhere after.
+    fn reference_json(e: &Envelope) -> String {
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            #[serde(flatten)]
+            head: WireHead<'a>,
+            body: String,
         }
-        let mixed = "a\"b\\c\nd\u{1}é€😀\u{FFFD}".repeat(50_000);
-        assert_eq!(json_escaped_len(&mixed), serde_json::to_string(&mixed).unwrap().len() - 2);
-        assert!(sqs_accepts(&mixed));
-        assert!(!sqs_accepts(&format!("{mixed}\u{FFFE}")) && !sqs_accepts(&format!("\u{FFFF}{mixed}")));
+        let base64_len = e.body.len().div_ceil(3) * 4;
+        let (body_encoding, body) = match std::str::from_utf8(&e.body) {
+            Ok(text) if sqs_accepts(text) && serde_json::to_string(text).unwrap().len() - 2 <= base64_len => {
+                (BodyEncoding::Utf8, text.to_owned())
+            }
+            _ => (BodyEncoding::Base64, STANDARD.encode(&e.body)),
+        };
+        let head = WireHead {
+            version: ENVELOPE_VERSION,
+            source: &e.source,
+            event_id: &e.event_id,
+            scheme: &e.scheme,
+            received_at: &e.received_at,
+            content_type: e.content_type.as_deref(),
+            headers: &e.headers,
+            body_encoding,
+        };
+        escape_sqs_noncharacters(serde_json::to_string(&Whole { head, body }).unwrap())
+    }
+
+    #[test]
+    fn writes_what_serde_json_wrote_byte_for_byte() {
+        let mixed = "a\"b\\c\nd\u{1}é€😀\u{FFFD}".repeat(5_000);
+        let quotes = "\"\"\"a".repeat(100);
+        for body in [&b""[..], b"{}", mixed.as_bytes(), quotes.as_bytes(), "x\u{FFFF}".as_bytes(), b"\xff"] {
+            let mut e = envelope(body.to_vec());
+            assert_eq!(e.to_json(), reference_json(&e));
+            e.content_type = None;
+            e.headers.insert("x-\u{FFFE}".into(), "\u{FFFF}".into());
+            assert_eq!(e.to_json(), reference_json(&e));
+        }
     }
 
     #[test]
@@ -271,7 +312,14 @@ mod tests {
         #[test]
         fn round_trips_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let e = envelope(body);
+            prop_assert_eq!(e.to_json(), reference_json(&e));
             prop_assert_eq!(Envelope::from_json(&e.to_json()).unwrap(), e);
+        }
+
+        #[test]
+        fn writes_what_serde_json_wrote_for_any_text(text in "\\PC*|[\\x00-\\x7f]*|[\"\\\\\n\u{1}\u{FFFE}\u{FFFF}é]*") {
+            let e = envelope(text.into_bytes());
+            prop_assert_eq!(e.to_json(), reference_json(&e));
         }
 
         #[test]
