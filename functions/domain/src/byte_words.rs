@@ -46,10 +46,10 @@ pub(crate) fn non_ascii(word: u64) -> u64 {
     word & HIGH_BITS
 }
 
-/// How many bytes at the start of `word` equal `byte` (8 when all do). Exact.
+/// How many of `bytes` are spaces before the first that is not (16 when all are). Exact.
 #[inline(always)]
-pub(crate) fn leading_run_of(word: u64, byte: u8) -> usize {
-    let differing = word ^ (u64::from(byte) * ONES);
+pub(crate) fn leading_spaces(bytes: &[u8; 16]) -> usize {
+    let differing = u128::from_le_bytes(*bytes) ^ u128::from_le_bytes([b' '; 16]);
     (differing.trailing_zeros() / 8) as usize
 }
 
@@ -63,7 +63,10 @@ mod tests {
     fn tricky_byte() -> impl Strategy<Value = u8> {
         prop_oneof![
             any::<u8>(),
-            prop::sample::select(vec![0, 1, 0x1f, 0x20, 0x21, b'"', b'#', b'\\', b']', 0x7f, 0x80, 0x81, 0xff])
+            prop::sample::select(vec![
+                0, 1, 0x1f, 0x20, 0x21, b'"', b'#', b'/', b'0', b'5', b'9', b':', b'\\', b']', 0x7f, 0x80, 0x81, 0xb0,
+                0xb9, 0xff
+            ])
         ]
     }
 
@@ -79,7 +82,11 @@ mod tests {
             prop_assert_eq!(first(equal_to(word, target)), bytes.iter().position(|&b| b == target));
             prop_assert_eq!(first(less_than(word, bound)), bytes.iter().position(|&b| b < bound));
             prop_assert_eq!(first(non_ascii(word)), bytes.iter().position(|&b| b >= 0x80));
-            prop_assert_eq!(leading_run_of(word, target), bytes.iter().take_while(|&&b| b == target).count());
+            for offset in [0, 8] {
+                let mut sixteen = [b' '; 16];
+                sixteen[offset..offset + 8].copy_from_slice(&bytes);
+                prop_assert_eq!(leading_spaces(&sixteen), sixteen.iter().take_while(|&&b| b == b' ').count());
+            }
         }
     }
 }

@@ -14,7 +14,7 @@
 //! arrays and objects are one bit each in a `u128`, which the depth limit keeps from
 //! overflowing.
 
-use crate::byte_words::{equal_to, first_marked, leading_run_of, less_than, non_ascii, word_at};
+use crate::byte_words::{equal_to, first_marked, leading_spaces, less_than, non_ascii, word_at};
 use crate::json_limits::MAX_JSON_NESTING_DEPTH;
 
 const _: () = assert!(MAX_JSON_NESTING_DEPTH < u128::BITS as usize, "one bit per open array or object");
@@ -116,6 +116,7 @@ fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Op
     }
 }
 
+#[inline(always)]
 /// Reads `"key" :` at `at` and returns where the value starts, noting where both are when
 /// the object is the top-level one.
 fn member_key(body: &[u8], at: usize, depth: usize, member: &mut OpenMember) -> Option<usize> {
@@ -135,25 +136,21 @@ fn member_key(body: &[u8], at: usize, depth: usize, member: &mut OpenMember) -> 
 }
 
 /// Just past the JSON whitespace (space, tab, line feed, carriage return) at `at`.
-/// Indentation comes in runs of spaces, which are skipped a word at a time.
+/// Pretty-printed JSON puts a line feed and a run of spaces between tokens, and the run is
+/// measured sixteen bytes at a time.
 #[inline(always)]
 fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
-    loop {
-        match body.get(at) {
-            Some(b' ') => {
-                at += 1;
-                while let Some(word) = word_at(body, at) {
-                    let spaces = leading_run_of(word, b' ');
-                    at += spaces;
-                    if spaces < 8 {
-                        break;
-                    }
-                }
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = body.get(at) {
+        at += 1;
+        while let Some(chunk) = body.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+            let spaces = leading_spaces(chunk);
+            at += spaces;
+            if spaces < chunk.len() {
+                break;
             }
-            Some(b'\n' | b'\t' | b'\r') => at += 1,
-            _ => return at,
         }
     }
+    at
 }
 
 /// Just past the closing quote of the string whose contents start at `at`, if it is valid:
