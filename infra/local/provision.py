@@ -449,6 +449,24 @@ def function_environment(ctx: Context, warn: Callable[[str], None] = print) -> d
     return env
 
 
+# Where systems keep their one bundle of TLS roots (as openssl-probe looks for them).
+CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Amazon Linux, Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/ssl/cert.pem",  # Alpine, macOS
+)
+
+
+def local_ca_bundle(path: str, candidates: tuple[str, ...] = CA_BUNDLES) -> str:
+    """The template's SSL_CERT_FILE names a file of Lambda's image; where that file does not
+    exist here, this machine's own bundle stands in, so a function run locally reads one bundle
+    as it does on Lambda (and not none, which would make local cold starts look cheaper)."""
+    if os.path.isfile(path):
+        return path
+    return next((c for c in candidates if os.path.isfile(c)), path)
+
+
 def env_lines(
     endpoint_url: str,
     region: str,
@@ -477,7 +495,7 @@ def env_lines(
     put("AWS_ACCESS_KEY_ID", "test")
     put("AWS_SECRET_ACCESS_KEY", "test")
     for k, v in function_env.items():
-        put(k, v)
+        put(k, local_ca_bundle(v) if k == "SSL_CERT_FILE" else v)
     for lid, resource in resources.items():
         put(f"HOOKLINE_RESOURCE_{upper_snake(lid)}", resource.ref)
     for k, v in extra.items():

@@ -368,8 +368,23 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_REPLAY_BASE_SECONDS": "30",
                 "HOOKLINE_REPLAY_CAP_SECONDS": "900",
                 "RUST_LOG": "info",
+                "SSL_CERT_FILE": "/etc/pki/tls/certs/ca-bundle.crt",
             },
         )
+
+    def test_the_lambda_ca_bundle_is_replaced_by_this_machines_own_where_it_does_not_exist(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ours, lambdas = os.path.join(tmp, "ca-certificates.crt"), os.path.join(tmp, "absent", "ca-bundle.crt")
+            Path(ours).write_text("-----BEGIN CERTIFICATE-----\n")
+            self.assertEqual(provision.local_ca_bundle(lambdas, (os.path.join(tmp, "nope.pem"), ours)), ours)
+            self.assertEqual(provision.local_ca_bundle(ours, ()), ours)
+            self.assertEqual(provision.local_ca_bundle(lambdas, ()), lambdas)
+        # In the env file, the template's value becomes one that exists here (when one does).
+        line = next(l for l in env_lines("u", "r", {"SSL_CERT_FILE": "/nonexistent/ca.crt"}, {}, {}) if l.startswith("SSL"))
+        local = line.split("=", 1)[1]
+        self.assertEqual(local, provision.local_ca_bundle("/nonexistent/ca.crt"))
+        if any(os.path.isfile(c) for c in provision.CA_BUNDLES):
+            self.assertTrue(os.path.isfile(local), local)
 
     def test_lines_order_and_overrides(self):
         lines = env_lines(
