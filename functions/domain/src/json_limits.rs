@@ -1,10 +1,11 @@
 //! Limits a JSON body must meet before intake accepts it, beyond being JSON at all.
 //!
-//! Intake validates JSON with serde's `IgnoredAny`, which serde_json skips iteratively and
-//! without reading string contents, so on its own it accepts bodies that no consumer
-//! deserializing with serde_json can read: nesting past serde_json's recursion limit, and
-//! bytes that are not UTF-8 inside strings. These checks close both gaps, after the
-//! signature, without allocating.
+//! serde_json's `IgnoredAny` skips values iteratively and without reading string contents,
+//! so on its own it accepts bodies that no consumer deserializing with serde_json can read:
+//! nesting past serde_json's recursion limit, and bytes that are not UTF-8 inside strings.
+//! Intake refuses both. [`json_validation`](crate::json_validation) checks them in its one
+//! pass over the body; [`within_limits`] states them on their own, and is what its tests
+//! hold it to.
 
 /// The deepest nesting of arrays and objects intake accepts.
 ///

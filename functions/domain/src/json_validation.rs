@@ -9,8 +9,8 @@
 //! `tests/properties_json_validation.rs` holds it to exactly that.
 //!
 //! It replaces three passes (UTF-8, nesting, serde_json) with one that skips string contents
-//! and indentation eight bytes at a time ([`byte_words`](crate::byte_words)), checks UTF-8
-//! only where a string holds a byte that is not ASCII, and allocates nothing: the open
+//! eight bytes and indentation sixteen bytes at a time (the crate's `byte_words`), checks
+//! UTF-8 only where a string holds a byte that is not ASCII, and allocates nothing: the open
 //! arrays and objects are one bit each in a `u128`, which the depth limit keeps from
 //! overflowing.
 
