@@ -116,9 +116,9 @@ fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Op
     }
 }
 
-#[inline(always)]
 /// Reads `"key" :` at `at` and returns where the value starts, noting where both are when
 /// the object is the top-level one.
+#[inline(always)]
 fn member_key(body: &[u8], at: usize, depth: usize, member: &mut OpenMember) -> Option<usize> {
     if *body.get(at)? != b'"' {
         return None;
