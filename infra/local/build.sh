@@ -9,6 +9,8 @@
 # aarch64-unknown-linux-gnu. Deploy with the matching template parameter
 # (Architecture=arm64 or Architecture=x86_64).
 #
+# Fails (exit 3) when a stripped binary is over HOOKLINE_MAX_BINARY_BYTES (default 6,000,000).
+#
 # Output: target/lambda/<function>/bootstrap and bootstrap.zip (zipped as Lambda expects:
 # one executable file named bootstrap at the root), then each one's size and the build time.
 set -euo pipefail
@@ -16,6 +18,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 functions=(ingest processor reprocess)
+max_binary_bytes=${HOOKLINE_MAX_BINARY_BYTES:-6000000}
+[[ "$max_binary_bytes" =~ ^[0-9]+$ ]] || { echo "build: HOOKLINE_MAX_BINARY_BYTES must be a number of bytes" >&2; exit 2; }
 
 [[ -x .venv/bin/cargo-lambda ]] || { echo "build: cargo-lambda not found; run 'make venv' first" >&2; exit 1; }
 export PATH="$root/.venv/bin:$PATH"
@@ -80,3 +84,17 @@ for f in "${functions[@]}"; do
 done
 echo "(bytes)"
 echo "build: $triple release build took ${elapsed}s; deploy with Architecture=$template_arch"
+
+# The size budget (docs/performance.md, row c): a binary Lambda fetches and maps at every cold
+# start. A change that pulls in a big dependency fails here, in CI, rather than in a benchmark
+# nobody reran.
+over=0
+for f in "${functions[@]}"; do
+    size=$(stat -c %s "target/lambda/$f/bootstrap")
+    if ((size > max_binary_bytes)); then
+        echo "build: $f is $size bytes, over the budget of $max_binary_bytes (HOOKLINE_MAX_BINARY_BYTES)" >&2
+        over=1
+    fi
+done
+((over == 0)) || exit 3
+echo "build: every binary within the budget of $max_binary_bytes bytes"
