@@ -7,6 +7,8 @@
 //! pass over the body; [`within_limits`] states them on their own, and is what its tests
 //! hold it to.
 
+use crate::byte_words::{equal_to, first_marked, word_at};
+
 /// The deepest nesting of arrays and objects intake accepts.
 ///
 /// This is serde_json's default recursion limit, so whatever intake accepts a consumer
@@ -52,11 +54,10 @@ fn nesting_exceeds(body: &[u8], max: usize) -> bool {
 /// are skipped eight bytes at a time up to the first quote or backslash.
 fn string_end(body: &[u8], mut at: usize) -> usize {
     loop {
-        while let Some(word) = body.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-            let word = u64::from_le_bytes(*word);
-            let hits = bytes_equal(word, b'"') | bytes_equal(word, b'\\');
+        while let Some(word) = word_at(body, at) {
+            let hits = equal_to(word, b'"') | equal_to(word, b'\\');
             if hits != 0 {
-                at += (hits.trailing_zeros() / 8) as usize;
+                at += first_marked(hits);
                 break;
             }
             at += 8;
@@ -68,15 +69,6 @@ fn string_end(body: &[u8], mut at: usize) -> usize {
             None => return body.len(),
         }
     }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The high bit of each byte of `word` (little-endian) that equals `byte`. Exact for the
-/// lowest such byte, which is all callers read; a borrow may also mark bytes above it.
-fn bytes_equal(word: u64, byte: u8) -> u64 {
-    let x = word ^ (u64::from(byte) * ONES);
-    x.wrapping_sub(ONES) & !x & (ONES << 7)
 }
 
 #[cfg(test)]
