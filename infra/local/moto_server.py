@@ -13,6 +13,9 @@ back a cancelled transaction: its cost and its garbage grow with the table (the 
 run slowed to a crawl and moto reached 24 GB). Here a transaction snapshots only the items
 it touches, and a cancelled one puts exactly those back.
 
+Its slowest Python paths (UpdateExpression parsing and validation, backend lookup) are made
+cheap by moto_fast_paths, imported below.
+
     python moto_server.py -H 127.0.0.1 -p 4566     (the same options as moto_server)
 """
 
@@ -27,6 +30,8 @@ import moto.dynamodb.models as dynamodb_models
 import moto.server as server
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+
+import moto_fast_paths  # noqa: F401  (patches moto on import)
 
 _dynamodb = threading.Lock()
 _dispatch = server.DomainDispatcherApplication.__call__
