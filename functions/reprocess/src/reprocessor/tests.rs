@@ -159,3 +159,31 @@ async fn a_replay_that_cannot_be_sent_stays_in_the_dead_letter_queue() {
     assert_eq!(outcomes, [DeadLetterOutcome::Retry { cause: "replay_send_failed" }]);
     assert!(!outcomes[0].acknowledged());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_dead_letters_of_a_batch_are_handled_together_and_reported_in_order() {
+    const LATENCY: std::time::Duration = std::time::Duration::from_millis(100);
+    let mut world = World::new();
+    world.store = MemoryIdempotencyStore::with_latency(LATENCY);
+    let mut records: Vec<InboundRecord> = (0..9)
+        .map(|i| dead_letter(&format!("m{i}"), envelope(&format!("stripe:evt_{i}")), &[(ERROR_CLASS, "Timeout")]))
+        .collect();
+    // Never reads the store, so it finishes first: its outcome must still come back in place.
+    records.insert(4, dead_letter("m-bad", "garbage".into(), &[]));
+
+    let started = tokio::time::Instant::now();
+    let outcomes = world.reprocessor().process_batch(&records).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(outcomes.len(), 10);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i == 4 {
+            assert_eq!(*outcome, DeadLetterOutcome::Parked { reason: "malformed" });
+        } else {
+            assert!(matches!(outcome, DeadLetterOutcome::Replayed { replay_count: 1, .. }), "{i}: {outcome:?}");
+        }
+    }
+    assert_eq!(world.main.messages().len(), 9);
+    // Virtual time: one after the other, nine store reads would take 9 x LATENCY.
+    assert!(elapsed < 2 * LATENCY, "the batch took {elapsed:?}");
+}
