@@ -52,8 +52,9 @@ struct SignArgs {
     /// Which of the source's secrets to sign with (0 = first).
     #[arg(long, default_value_t = 0)]
     key_index: usize,
-    /// Signing time in Unix seconds (default: now).
-    #[arg(long)]
+    /// Signing time in Unix seconds (default: now). Not negative: no scheme's receiver
+    /// accepts a signature from before 1970, so such headers could never verify.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
     timestamp: Option<i64>,
     #[arg(long, value_enum, default_value_t = Format::Headers)]
     format: Format,
@@ -159,4 +160,31 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
 
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn sign_args(timestamp: &str) -> Result<Cli, clap::Error> {
+        let timestamp = format!("--timestamp={timestamp}");
+        Cli::try_parse_from(["hookline", "sign", "--source", "stripe", "--data", "{}", timestamp.as_str()])
+    }
+
+    #[test]
+    fn a_negative_signing_time_is_refused_with_a_clear_error() {
+        let error = sign_args("-5").err().expect("a negative time must be refused");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(error.to_string().contains("--timestamp"), "{error}");
+    }
+
+    #[test]
+    fn a_signing_time_from_zero_up_is_accepted() {
+        for time in ["0", "1795867200"] {
+            let Command::Sign(args) = sign_args(time).unwrap().command else { panic!("not sign") };
+            assert_eq!(args.timestamp, Some(time.parse().unwrap()));
+        }
+    }
 }
