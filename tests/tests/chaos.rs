@@ -152,7 +152,12 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         request_timeout: Duration::from_secs(20),
         max_pause: Duration::from_secs(1),
     });
-    assert!(!function_pids("processor").is_empty(), "the processor is not running: start the stack with chaos.sh");
+    // The processes to kill are this stack's: those whose SDK talks to this emulator.
+    let endpoint_url = required("AWS_ENDPOINT_URL");
+    assert!(
+        !function_pids("processor", &endpoint_url).is_empty(),
+        "the processor is not running: start the stack with chaos.sh"
+    );
     println!("chaos: {count} events, run {run_id}: {planned:?}");
 
     // Backpressure: hold the senders while the main queue is deep.
@@ -198,7 +203,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
                 // the failed invocation once cargo lambda watch gives up on it.
                 for _ in 0..5 {
                     let before = interrupted_so_far();
-                    let killed = kill_function("processor");
+                    let killed = kill_function("processor", &endpoint_url);
                     println!("chaos: killed {killed} processor instance(s) at {:?}", started.elapsed());
                     kills.fetch_add(killed, Ordering::Relaxed);
                     let waited = Instant::now();

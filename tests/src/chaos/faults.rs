@@ -29,10 +29,13 @@ impl Emulator {
     }
 }
 
-/// The pids of running processes whose command is `target/<profile>/<binary>` (how `cargo
-/// lambda watch` starts a function).
-pub fn function_pids(binary: &str) -> Vec<u32> {
+/// The pids of running processes whose command is `target/<profile>/<binary>` (how the
+/// local hosts start a function) and whose environment points the AWS SDK at
+/// `endpoint_url`: the functions of this stack, not those of another stack (`make dev`, a
+/// bench, another checkout's test run) that happens to run the same binary.
+pub fn function_pids(binary: &str, endpoint_url: &str) -> Vec<u32> {
     let suffix = format!("/{binary}");
+    let endpoint = format!("AWS_ENDPOINT_URL={endpoint_url}");
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(|entry| {
@@ -41,14 +44,19 @@ pub fn function_pids(binary: &str) -> Vec<u32> {
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
             let program = cmdline.split(|b| *b == 0).next()?;
             let program = std::str::from_utf8(program).ok()?;
-            (program.contains("target/") && program.ends_with(&suffix)).then_some(pid)
+            if !(program.contains("target/") && program.ends_with(&suffix)) {
+                return None;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ.split(|b| *b == 0).any(|variable| variable == endpoint.as_bytes()).then_some(pid)
         })
         .collect()
 }
 
-/// Kills (SIGKILL: no cleanup, no flush) every running instance of `binary`; returns how many.
-pub fn kill_function(binary: &str) -> usize {
-    let pids = function_pids(binary);
+/// Kills (SIGKILL: no cleanup, no flush) every running instance of `binary` of the stack
+/// at `endpoint_url`; returns how many.
+pub fn kill_function(binary: &str, endpoint_url: &str) -> usize {
+    let pids = function_pids(binary, endpoint_url);
     for pid in &pids {
         signal("-KILL", *pid);
     }
@@ -90,6 +98,29 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         std::fs::remove_file(dir).unwrap();
-        assert!(function_pids("no-such-function-binary").is_empty());
+    }
+
+    #[test]
+    fn finds_only_the_functions_of_its_own_stack() {
+        // Two instances of one "function" binary under a target/ directory, for two stacks.
+        let dir = std::env::temp_dir().join(crate::unique_name("fn")).join("target/debug");
+        std::fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("hookline-fake-function");
+        std::fs::copy("/bin/sleep", &binary).unwrap();
+        let spawn = |endpoint: &str| Command::new(&binary).arg("30").env("AWS_ENDPOINT_URL", endpoint).spawn().unwrap();
+        let mut ours = spawn("http://127.0.0.1:4571");
+        let mut theirs = spawn("http://127.0.0.1:4566");
+
+        assert_eq!(function_pids("hookline-fake-function", "http://127.0.0.1:4571"), [ours.id()]);
+        assert_eq!(function_pids("hookline-fake-function", "http://127.0.0.1:4566"), [theirs.id()]);
+        assert!(function_pids("hookline-fake-function", "http://127.0.0.1:1").is_empty());
+        assert!(function_pids("no-such-function-binary", "http://127.0.0.1:4571").is_empty());
+
+        assert_eq!(kill_function("hookline-fake-function", "http://127.0.0.1:4571"), 1);
+        assert!(!ours.wait().unwrap().success(), "killed");
+        assert!(theirs.try_wait().unwrap().is_none(), "the other stack's process is untouched");
+        theirs.kill().unwrap();
+        theirs.wait().unwrap();
+        std::fs::remove_dir_all(dir.parent().unwrap().parent().unwrap()).unwrap();
     }
 }
