@@ -115,7 +115,24 @@ impl DeadLetterLedger for DynamoLedger {
             ("message".to_owned(), s(failure.map_or("-", |f| f.message.as_str()))),
         ]));
         // A new dead-letter message appends to the history; the same message seen again
-        // (it is received several times before it moves on) only refreshes the entry.
+        // (it is received several times before it moves on) only refreshes the entry. A
+        // message received before was most likely recorded then, so it tries the refresh
+        // first: one request per sighting either way, except a message first recorded at a
+        // receive count above 1 (redriven from the main queue, or its first recording
+        // failed), which costs a refresh that finds nothing, then the append.
+        if entry.receive_count > 1 {
+            let refreshed = self
+                .update(entry)
+                .update_expression(LATEST)
+                .condition_expression("last_message_id = :mid")
+                .send()
+                .await;
+            match refreshed {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(error("record", e)),
+            }
+        }
         let appended = self
             .update(entry)
             .update_expression(format!("{LATEST}, history = list_append(if_not_exists(history, :empty), :sighting)"))
