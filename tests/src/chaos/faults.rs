@@ -72,6 +72,9 @@ fn signal(which: &str, pid: u32) {
 mod tests {
     use super::*;
 
+    /// Linux's errno for "text file busy".
+    const ETXTBSY: i32 = 26;
+
     #[test]
     fn finds_and_stops_and_continues_a_process() {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
@@ -107,12 +110,33 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let binary = dir.join("hookline-fake-function");
         std::fs::copy("/bin/sleep", &binary).unwrap();
-        let spawn = |endpoint: &str| Command::new(&binary).arg("30").env("AWS_ENDPOINT_URL", endpoint).spawn().unwrap();
+        // A child forked by another test's thread while the copy was open for writing holds
+        // that descriptor until it execs, and exec refuses a file open for writing (ETXTBSY).
+        let spawn = |endpoint: &str| {
+            let mut attempts = 0;
+            loop {
+                match Command::new(&binary).arg("30").env("AWS_ENDPOINT_URL", endpoint).spawn() {
+                    Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempts < 100 => attempts += 1,
+                    spawned => break spawned.unwrap(),
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
         let mut ours = spawn("http://127.0.0.1:4571");
         let mut theirs = spawn("http://127.0.0.1:4566");
 
-        assert_eq!(function_pids("hookline-fake-function", "http://127.0.0.1:4571"), [ours.id()]);
-        assert_eq!(function_pids("hookline-fake-function", "http://127.0.0.1:4566"), [theirs.id()]);
+        // spawn returns once the child has started its exec, and the kernel fills in the new
+        // program's command line and environment a moment later: look until they are there.
+        let found = |endpoint: &str, pid: u32| {
+            (0..200).any(|_| {
+                function_pids("hookline-fake-function", endpoint) == [pid] || {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    false
+                }
+            })
+        };
+        assert!(found("http://127.0.0.1:4571", ours.id()), "ours");
+        assert!(found("http://127.0.0.1:4566", theirs.id()), "theirs");
         assert!(function_pids("hookline-fake-function", "http://127.0.0.1:1").is_empty());
         assert!(function_pids("no-such-function-binary", "http://127.0.0.1:4571").is_empty());
 
