@@ -48,11 +48,7 @@ def _parsed_update_expression(parser_class, expression: str):
     return _parse_update_expression(parser_class, expression)
 
 
-def _make_update_expression(parser_class, expression: str):
-    return _parsed_update_expression(parser_class, expression)
-
-
-expressions.UpdateExpressionParser.make = classmethod(_make_update_expression)
+expressions.UpdateExpressionParser.make = classmethod(_parsed_update_expression)
 
 
 def _validator_init(self, expression, expression_attribute_names, expression_attribute_values, item, table):
@@ -71,8 +67,8 @@ def _validator_init(self, expression, expression_attribute_names, expression_att
 validators.Validator.__init__ = _validator_init
 
 _is_node_class: dict[type, bool] = {}
-
-
+# (traverser class, node class) -> the key of the traverser's processing map that moto's
+# `process` would match first, or None. moto builds each map from fixed classes.
 _processed_class: dict[tuple[type, type], type | None] = {}
 
 
