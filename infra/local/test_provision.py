@@ -369,6 +369,7 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_REPLAY_CAP_SECONDS": "900",
                 "RUST_LOG": "info",
                 "SSL_CERT_FILE": "/etc/pki/tls/certs/ca-bundle.crt",
+                "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=16777216",
             },
         )
 
@@ -437,6 +438,18 @@ class TemplateStaticTest(unittest.TestCase):
     def setUpClass(cls):
         cls.template = load_template(TEMPLATE_PATH)
         cls.resources = cls.template["Resources"]
+
+    def test_the_allocator_keeps_an_invocations_memory_for_the_next_one(self):
+        variables = self.template["Globals"]["Function"]["Environment"]["Variables"]
+        tunables = dict(item.split("=") for item in variables["GLIBC_TUNABLES"].split(":"))
+        self.assertEqual(set(tunables), {"glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold"})
+        mmap_threshold = int(tunables["glibc.malloc.mmap_threshold"])
+        trim_threshold = int(tunables["glibc.malloc.trim_threshold"])
+        # The largest event Lambda hands a function (6 MB, the invocation payload limit) is
+        # read into one buffer: it must come from the heap, not from an mmap given back at free.
+        self.assertGreaterEqual(mmap_threshold, 6 * 1000 * 1000)
+        # What one invocation frees stays for the next (glibc's adaptive setting is twice).
+        self.assertGreaterEqual(trim_threshold, 2 * mmap_threshold)
 
     def test_redrive_allow_policies(self):
         ctx = Context(template=self.template, stack_name="st", account_id="111122223333")
