@@ -26,14 +26,16 @@ if [[ "${BENCH_SKIP_MICRO:-0}" != 1 ]]; then
     criterion_args=(${BENCH_CRITERION_ARGS:---warm-up-time 1 --measurement-time 3})
     marker="$(mktemp)"
     trap 'rm -f "$marker"' EXIT
-    # The benches allocate as the deployed functions do: with the GLIBC_TUNABLES of the
+    # The benches allocate as the deployed functions do: with the MALLOC_*_THRESHOLD_ of the
     # template's Globals (large webhooks are several MiB of short-lived allocations).
-    GLIBC_TUNABLES="$("$python" -c 'import sys; sys.path.insert(0, "infra/local")
+    while read -r assignment; do
+        export "${assignment?}"
+        echo "bench: $assignment (template.yaml Globals)"
+    done < <("$python" -c 'import sys; sys.path.insert(0, "infra/local")
 from pathlib import Path
 from provision import load_template
-print(load_template(Path("template.yaml"))["Globals"]["Function"]["Environment"]["Variables"]["GLIBC_TUNABLES"])')"
-    export GLIBC_TUNABLES
-    echo "bench: GLIBC_TUNABLES=$GLIBC_TUNABLES (template.yaml Globals)"
+variables = load_template(Path("template.yaml"))["Globals"]["Function"]["Environment"]["Variables"]
+print("\n".join(f"{k}={v}" for k, v in variables.items() if k.startswith("MALLOC_")))')
     started=$SECONDS
     cargo bench --locked -p hookline-ingest -p hookline-processor --bench ingest_request --bench batch \
         -- "${criterion_args[@]}"

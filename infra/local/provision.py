@@ -487,6 +487,13 @@ def env_lines(
         value = str(value)
         if "\n" in value or "\r" in value:
             raise ProvisionError(f"env file: the value of {key} spans lines")
+        # The file is written unquoted, for `cargo lambda watch --env-file` and for the shell
+        # scripts that source it; cargo lambda's parser refuses these characters unquoted.
+        refused = sorted({c for c in value if c in " \t=\"'"})
+        if refused:
+            raise ProvisionError(
+                f"env file: the value of {key} holds {''.join(refused)!r}, which cannot be written unquoted"
+            )
         entries.pop(key, None)
         entries[key] = value
 

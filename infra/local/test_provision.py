@@ -369,7 +369,8 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_REPLAY_CAP_SECONDS": "900",
                 "RUST_LOG": "info",
                 "SSL_CERT_FILE": "/etc/pki/tls/certs/ca-bundle.crt",
-                "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=16777216",
+                "MALLOC_MMAP_THRESHOLD_": "8388608",
+                "MALLOC_TRIM_THRESHOLD_": "16777216",
             },
         )
 
@@ -393,7 +394,7 @@ class EnvFileTest(unittest.TestCase):
             "us-east-1",
             {"HOOKLINE_QUEUE_URL": "http://q", "RUST_LOG": "info"},
             {"DeadLetterQueue": ResolvedResource(ref="http://dlq"), "SourcesSecret": ResolvedResource(ref="arn:s")},
-            {"RUST_LOG": "debug", "EXTRA": "a=b"},
+            {"RUST_LOG": "debug", "EXTRA": "a:b/c?d&e"},
         )
         self.assertEqual(
             lines,
@@ -406,11 +407,15 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_RESOURCE_DEAD_LETTER_QUEUE=http://dlq",
                 "HOOKLINE_RESOURCE_SOURCES_SECRET=arn:s",
                 "RUST_LOG=debug",
-                "EXTRA=a=b",
+                "EXTRA=a:b/c?d&e",
             ],
         )
         with self.assertRaises(ProvisionError):
             env_lines("u", "r", {"BAD": "two\nlines"}, {}, {})
+        # cargo lambda's env-file parser refuses these unquoted (found with GLIBC_TUNABLES).
+        for value in ("a=b", "a b", 'a"b', "a'b", "a\tb"):
+            with self.subTest(value=value), self.assertRaisesRegex(ProvisionError, "unquoted"):
+                env_lines("u", "r", {"BAD": value}, {}, {})
         with self.assertRaises(ProvisionError):
             env_lines("u", "r", {}, {}, {"not-a-name": "x"})
 
@@ -441,10 +446,8 @@ class TemplateStaticTest(unittest.TestCase):
 
     def test_the_allocator_keeps_an_invocations_memory_for_the_next_one(self):
         variables = self.template["Globals"]["Function"]["Environment"]["Variables"]
-        tunables = dict(item.split("=") for item in variables["GLIBC_TUNABLES"].split(":"))
-        self.assertEqual(set(tunables), {"glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold"})
-        mmap_threshold = int(tunables["glibc.malloc.mmap_threshold"])
-        trim_threshold = int(tunables["glibc.malloc.trim_threshold"])
+        mmap_threshold = int(variables["MALLOC_MMAP_THRESHOLD_"])
+        trim_threshold = int(variables["MALLOC_TRIM_THRESHOLD_"])
         # The largest event Lambda hands a function (6 MB, the invocation payload limit) is
         # read into one buffer: it must come from the heap, not from an mmap given back at free.
         self.assertGreaterEqual(mmap_threshold, 6 * 1000 * 1000)
