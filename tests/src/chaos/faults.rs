@@ -70,10 +70,21 @@ fn signal(which: &str, pid: u32) {
 
 #[cfg(test)]
 mod tests {
+    use std::io::ErrorKind;
+    use std::time::Duration;
+
     use super::*;
 
-    /// Linux's errno for "text file busy".
-    const ETXTBSY: i32 = 26;
+    /// Whether `condition` holds within about a second: what a signal or an exec changes in
+    /// /proc shows up a moment after the call that causes it returns.
+    fn within_a_second(mut condition: impl FnMut() -> bool) -> bool {
+        (0..100).any(|_| {
+            condition() || {
+                std::thread::sleep(Duration::from_millis(10));
+                false
+            }
+        })
+    }
 
     #[test]
     fn finds_and_stops_and_continues_a_process() {
@@ -86,18 +97,10 @@ mod tests {
             state.contains(") T ")
         };
         // Signals are delivered asynchronously: give the state a moment to change.
-        let eventually = |want: bool| {
-            (0..100).any(|_| {
-                stopped() == want || {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                    false
-                }
-            })
-        };
         emulator.stop();
-        assert!(eventually(true), "stopped");
+        assert!(within_a_second(stopped), "stopped");
         emulator.resume();
-        assert!(eventually(false), "continued");
+        assert!(within_a_second(|| !stopped()), "continued");
         child.kill().unwrap();
         child.wait().unwrap();
         std::fs::remove_file(dir).unwrap();
@@ -116,10 +119,10 @@ mod tests {
             let mut attempts = 0;
             loop {
                 match Command::new(&binary).arg("30").env("AWS_ENDPOINT_URL", endpoint).spawn() {
-                    Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempts < 100 => attempts += 1,
+                    Err(e) if e.kind() == ErrorKind::ExecutableFileBusy && attempts < 100 => attempts += 1,
                     spawned => break spawned.unwrap(),
                 }
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(10));
             }
         };
         let mut ours = spawn("http://127.0.0.1:4571");
@@ -127,14 +130,8 @@ mod tests {
 
         // spawn returns once the child has started its exec, and the kernel fills in the new
         // program's command line and environment a moment later: look until they are there.
-        let found = |endpoint: &str, pid: u32| {
-            (0..200).any(|_| {
-                function_pids("hookline-fake-function", endpoint) == [pid] || {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                    false
-                }
-            })
-        };
+        let found =
+            |endpoint: &str, pid: u32| within_a_second(|| function_pids("hookline-fake-function", endpoint) == [pid]);
         assert!(found("http://127.0.0.1:4571", ours.id()), "ours");
         assert!(found("http://127.0.0.1:4566", theirs.id()), "theirs");
         assert!(function_pids("hookline-fake-function", "http://127.0.0.1:1").is_empty());
