@@ -106,14 +106,6 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Option<LedgerRecord> {
 
 impl DeadLetterLedger for DynamoLedger {
     async fn record(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
-        let failure = entry.failure.as_ref();
-        let sighting = AttributeValue::M(HashMap::from([
-            ("at".to_owned(), n(entry.seen_at_millis)),
-            ("message_id".to_owned(), s(&entry.message_id)),
-            ("status".to_owned(), s(entry.status.as_str())),
-            ("class".to_owned(), s(failure.map_or("-", |f| f.class.as_str()))),
-            ("message".to_owned(), s(failure.map_or("-", |f| f.message.as_str()))),
-        ]));
         // A new dead-letter message appends to the history; the same message seen again
         // (it is received several times before it moves on) only refreshes the entry. A
         // message received before was most likely recorded then, so it tries the refresh
@@ -133,6 +125,14 @@ impl DeadLetterLedger for DynamoLedger {
                 Err(e) => return Err(error("record", e)),
             }
         }
+        let failure = entry.failure.as_ref();
+        let sighting = AttributeValue::M(HashMap::from([
+            ("at".to_owned(), n(entry.seen_at_millis)),
+            ("message_id".to_owned(), s(&entry.message_id)),
+            ("status".to_owned(), s(entry.status.as_str())),
+            ("class".to_owned(), s(failure.map_or("-", |f| f.class.as_str()))),
+            ("message".to_owned(), s(failure.map_or("-", |f| f.message.as_str()))),
+        ]));
         let appended = self
             .update(entry)
             .update_expression(format!("{LATEST}, history = list_append(if_not_exists(history, :empty), :sighting)"))
