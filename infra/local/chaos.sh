@@ -5,7 +5,7 @@
 # nothing was lost, nothing took effect twice, and no secret reached a log.
 #
 #   chaos.sh reduced   a few hundred webhooks (part of `make test`, about two minutes)
-#   chaos.sh full      5,000 distinct webhooks plus duplicates (`make chaos`; 5 to 8 minutes)
+#   chaos.sh full      5,000 distinct webhooks plus duplicates (`make chaos`; about 4 minutes)
 #
 # It runs its own stack on its own ports (emulator 4580, functions 9080; override with
 # HOOKLINE_CHAOS_MOTO_PORT / HOOKLINE_CHAOS_WATCH_PORT), so it never disturbs `make dev` or the
