@@ -150,6 +150,7 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
         content_type: Some("application/json".into()),
         headers: Default::default(),
         body: body.to_vec(),
+        body_is_json: hookline_domain::envelope::is_embeddable_json(body),
     }
     .to_json();
     let dlq = required("HOOKLINE_DLQ_URL");

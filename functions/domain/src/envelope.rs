@@ -1,14 +1,19 @@
 //! The envelope: one SQS message per accepted webhook, carrying the body byte-exactly.
 //!
-//! The body travels as JSON text when it is UTF-8 that SQS accepts and escaping does not
-//! make it larger than base64 would; otherwise as base64. Either way the worst case is the
-//! base64 size, which is what [`MAX_BODY_BYTES`] is derived from.
+//! A body intake validated as JSON travels as itself, the envelope's last member, unescaped
+//! (`"body_encoding":"json"`): it is never larger than the body. Any other body travels as a
+//! JSON string when it is UTF-8 that SQS accepts and escaping does not make it larger than
+//! base64 would; otherwise as base64. Either way the worst case is the base64 size, which is
+//! what [`MAX_BODY_BYTES`] is derived from.
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::json_validation::{self, Shape};
 
 mod body_text;
 
@@ -24,6 +29,12 @@ pub const MAX_BODY_BYTES: usize = (MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES) /
 /// The current envelope format version; consumers reject versions they do not know.
 pub const ENVELOPE_VERSION: u32 = 1;
 
+/// The deepest nesting a body can travel with as itself: inside the envelope's object, it
+/// stays within serde_json's recursion limit, so a consumer reading the whole envelope as a
+/// `serde_json::Value` (or with a recursive type) can. `from_json` skips the body without
+/// recursing and reads any depth.
+pub const MAX_EMBEDDED_JSON_DEPTH: usize = crate::json_limits::MAX_JSON_NESTING_DEPTH - 1;
+
 /// Names of the message attributes every envelope carries, so consumers filter without parsing.
 pub mod attribute {
     pub const SOURCE: &str = "hookline.source";
@@ -33,11 +44,28 @@ pub mod attribute {
     pub const REPLAY_COUNT: &str = "hookline.replay_count";
 }
 
+/// Whether a body intake accepted as JSON, of this shape, may travel as itself.
+pub fn embeds_as_json(shape: &Shape) -> bool {
+    shape.depth <= MAX_EMBEDDED_JSON_DEPTH && !shape.has_noncharacters
+}
+
+/// Whether `body` is JSON intake accepts and may travel as itself: what
+/// [`Envelope::body_is_json`] should be for an envelope built outside intake.
+pub fn is_embeddable_json(body: &[u8]) -> bool {
+    json_validation::validate(body, |_| true).is_some_and(|shape| embeds_as_json(&shape))
+}
+
+/// How the body travels in the envelope's `body` member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BodyEncoding {
+    /// A JSON string whose contents are the body's text.
     Utf8,
+    /// A JSON string holding the body's bytes in standard base64, padded.
     Base64,
+    /// The body itself, a JSON text: every byte between the colon after `"body"` and the
+    /// `,` or `}` that ends the member, whitespace included.
+    Json,
 }
 
 /// A received webhook as it travels through the queues.
@@ -52,6 +80,12 @@ pub struct Envelope {
     /// Lower-case header names to values.
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// Whether the body may travel as itself ([`BodyEncoding::Json`]): it is JSON that intake
+    /// accepts, nests at most [`MAX_EMBEDDED_JSON_DEPTH`] deep and holds neither U+FFFE nor
+    /// U+FFFF (which SQS refuses). Intake sets it from its one pass over the body, and reading
+    /// an envelope whose body travelled so sets it. False is always safe: the body is then
+    /// escaped.
+    pub body_is_json: bool,
 }
 
 /// The envelope as JSON. Read with this; written as [`WireHead`] and the body.
@@ -68,7 +102,8 @@ struct Wire<'a> {
     #[serde(default)]
     headers: std::borrow::Cow<'a, BTreeMap<String, String>>,
     body_encoding: BodyEncoding,
-    body: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    body: &'a RawValue,
 }
 
 /// [`Wire`] without the body, in the same order, for writing: [`Envelope::to_json`] appends
@@ -96,6 +131,8 @@ pub enum EnvelopeError {
     UnsupportedVersion(u32),
     #[error("envelope body is not valid base64")]
     BadBase64,
+    #[error("envelope body is not a string, as its encoding requires")]
+    BodyNotString,
 }
 
 /// An envelope ready for `SendMessage`: the JSON body and its string message attributes.
@@ -146,6 +183,19 @@ impl Envelope {
         // the body as text, or failing that as base64.
         debug_assert!(head.ends_with(r#""body_encoding":"utf8"}"#), "{head}");
         head.truncate(head.len() - r#""utf8"}"#.len());
+        if self.body_is_json {
+            debug_assert!(json_validation::is_valid(&self.body), "body_is_json on a body that is not JSON");
+            // Intake's validation has checked UTF-8 already, but only this check lets the
+            // body be appended to a `String`.
+            if let Ok(body) = std::str::from_utf8(&self.body) {
+                let mut json = head;
+                json.reserve_exact(r#""json","body":}"#.len() + body.len());
+                json.push_str(r#""json","body":"#);
+                json.push_str(body);
+                json.push('}');
+                return json;
+            }
+        }
         let base64_len = self.body.len().div_ceil(3) * 4;
         let mut json = Vec::with_capacity(head.len() + base64_len + 32);
         json.extend_from_slice(head.as_bytes());
@@ -169,9 +219,11 @@ impl Envelope {
         if wire.version != ENVELOPE_VERSION {
             return Err(EnvelopeError::UnsupportedVersion(wire.version));
         }
+        let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
         let body = match wire.body_encoding {
-            BodyEncoding::Utf8 => wire.body.into_owned().into_bytes(),
-            BodyEncoding::Base64 => STANDARD.decode(wire.body.as_bytes()).map_err(|_| EnvelopeError::BadBase64)?,
+            BodyEncoding::Utf8 => string_body()?.into_bytes(),
+            BodyEncoding::Base64 => STANDARD.decode(string_body()?).map_err(|_| EnvelopeError::BadBase64)?,
+            BodyEncoding::Json => member_value_text(text, wire.body).as_bytes().to_vec(),
         };
         Ok(Envelope {
             source: wire.source.into_owned(),
@@ -181,8 +233,23 @@ impl Envelope {
             content_type: wire.content_type.map(|c| c.into_owned()),
             headers: wire.headers.into_owned(),
             body,
+            // A message read from SQS cannot hold U+FFFE or U+FFFF; other text can.
+            body_is_json: wire.body_encoding == BodyEncoding::Json && sqs_accepts(member_value_text(text, wire.body)),
         })
     }
+}
+
+/// The text of the member whose value serde_json read as `value` from `text`: the value and
+/// the whitespace around it, from the colon before it to the comma or brace after it.
+fn member_value_text<'a>(text: &'a str, value: &RawValue) -> &'a str {
+    // `value` borrows from `text` (`Wire` is read with `from_str`), so this is its offset.
+    let start = value.get().as_ptr() as usize - text.as_ptr() as usize;
+    let end = start + value.get().len();
+    let is_whitespace = |byte: &&u8| matches!(byte, b' ' | b'\n' | b'\t' | b'\r');
+    let bytes = text.as_bytes();
+    let start = start - bytes[..start].iter().rev().take_while(is_whitespace).count();
+    let end = end + bytes[end..].iter().take_while(is_whitespace).count();
+    &text[start..end]
 }
 
 /// SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON escapes every
@@ -215,6 +282,7 @@ mod tests {
             content_type: Some("application/json".into()),
             headers: BTreeMap::from([("user-agent".into(), "Stripe/1.0".into())]),
             body,
+            body_is_json: false,
         }
     }
 
@@ -275,6 +343,46 @@ mod tests {
             e.headers.insert("x-\u{FFFE}".into(), "\u{FFFF}".into());
             assert_eq!(e.to_json(), reference_json(&e));
         }
+    }
+
+    #[test]
+    fn validated_json_bodies_travel_as_themselves_whitespace_included() {
+        for body in ["{}", " \n{\"id\": \"evt_1\",\n  \"n\": [1, 2.5e3, null]}\r\n\t", "\"\\u00e9 é\"", "-0", "[[]]  "]
+        {
+            let mut e = envelope(body.as_bytes().to_vec());
+            e.body_is_json = true;
+            let json = e.to_json();
+            assert!(json.ends_with(&format!(r#""body_encoding":"json","body":{body}}}"#)), "{json}");
+            assert_eq!(Envelope::from_json(&json), Ok(e));
+        }
+    }
+
+    #[test]
+    fn a_json_body_is_read_as_the_whole_member_wherever_it_is() {
+        let head = r#""version":1,"source":"s","event_id":"s:1","scheme":"github","received_at":"t""#;
+        for (json, body) in [
+            (format!(r#"{{"body": [1, {{"a":"}}"}}] ,{head},"body_encoding":"json"}}"#), r#" [1, {"a":"}"}] "#),
+            (format!(r#"{{{head},"body_encoding":"json","body":"x"}}"#), r#""x""#),
+            (format!("{{{head},\"body_encoding\":\"json\",\"body\":\t7\n}}"), "\t7\n"),
+        ] {
+            let e = Envelope::from_json(&json).unwrap();
+            assert_eq!((e.body.as_slice(), e.body_is_json), (body.as_bytes(), true), "{json}");
+        }
+        let utf8_not_string = format!(r#"{{{head},"body_encoding":"utf8","body":{{}}}}"#);
+        assert_eq!(Envelope::from_json(&utf8_not_string), Err(EnvelopeError::BodyNotString));
+        let base64_not_string = format!(r#"{{{head},"body_encoding":"base64","body":1}}"#);
+        assert_eq!(Envelope::from_json(&base64_not_string), Err(EnvelopeError::BodyNotString));
+        let not_json = format!(r#"{{{head},"body_encoding":"json","body":{{]}}"#);
+        assert!(matches!(Envelope::from_json(&not_json), Err(EnvelopeError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_json_body_holding_noncharacters_is_read_but_escaped_again() {
+        let head = r#""version":1,"source":"s","event_id":"s:1","scheme":"github","received_at":"t""#;
+        let json = format!("{{{head},\"body_encoding\":\"json\",\"body\":\"\u{FFFE}\"}}");
+        let e = Envelope::from_json(&json).unwrap();
+        assert_eq!((e.body.as_slice(), e.body_is_json), ("\"\u{FFFE}\"".as_bytes(), false));
+        assert!(e.to_json().contains(r#""body_encoding":"base64""#));
     }
 
     #[test]

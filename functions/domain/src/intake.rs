@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, Method};
 
-use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES};
+use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES, embeds_as_json};
 use crate::event_id::{EventId, EventIdOrigin};
 use crate::intake::json_probe::JsonProbe;
 use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
@@ -129,11 +129,12 @@ pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Dec
     if !source.content_types.accepts(content_type) {
         return Err(Rejection::UnsupportedContentType);
     }
-    let probe = match content_type.map(media_type) {
+    let (probe, shape) = match content_type.map(media_type) {
         Some(media) if is_json_media_type(media) => {
-            Some(JsonProbe::read(request.body).ok_or(Rejection::MalformedJson)?)
+            let (probe, shape) = JsonProbe::read_with_shape(request.body).ok_or(Rejection::MalformedJson)?;
+            (Some(probe), Some(shape))
         }
-        _ => None,
+        _ => (None, None),
     };
 
     if source.scheme == Scheme::Slack
@@ -153,6 +154,7 @@ pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Dec
             content_type: content_type.map(str::to_owned),
             headers,
             body: request.body.to_vec(),
+            body_is_json: shape.as_ref().is_some_and(embeds_as_json),
         },
         event_id_origin,
     })

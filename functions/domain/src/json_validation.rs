@@ -28,16 +28,26 @@ pub struct Member<'a> {
     pub value: &'a [u8],
 }
 
-/// Whether intake accepts `body` as JSON (see the module documentation).
-pub fn is_valid(body: &[u8]) -> bool {
-    validate(body, |_| true)
+/// What the pass saw of a body it accepted, for deciding how the body can travel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// The deepest nesting of arrays and objects: 0 for a lone scalar.
+    pub depth: usize,
+    /// Whether a string (key or value) holds U+FFFE or U+FFFF, which SQS refuses in a
+    /// message. Only strings can hold characters that are not ASCII.
+    pub has_noncharacters: bool,
 }
 
-/// Whether intake accepts `body` as JSON, calling `on_member` for each member of a top-level
-/// object, in order, once the member's value has been read. A `false` from `on_member`
-/// refuses the body; members after a syntax error are never shown.
-pub fn validate<'a>(body: &'a [u8], on_member: impl FnMut(Member<'a>) -> bool) -> bool {
-    scan(body, on_member).is_some()
+/// Whether intake accepts `body` as JSON (see the module documentation).
+pub fn is_valid(body: &[u8]) -> bool {
+    validate(body, |_| true).is_some()
+}
+
+/// `Some` when intake accepts `body` as JSON, calling `on_member` for each member of a
+/// top-level object, in order, once the member's value has been read. A `false` from
+/// `on_member` refuses the body; members after a syntax error are never shown.
+pub fn validate<'a>(body: &'a [u8], on_member: impl FnMut(Member<'a>) -> bool) -> Option<Shape> {
+    scan(body, on_member)
 }
 
 /// Where the member of a top-level object being read is: its key and where its value starts.
@@ -48,10 +58,11 @@ struct OpenMember {
     value_start: usize,
 }
 
-fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Option<()> {
+fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Option<Shape> {
     // Bit 0 is the innermost open container, set for an object; `depth` of them are open.
     let mut objects: u128 = 0;
     let mut depth = 0usize;
+    let mut shape = Shape::default();
     let mut member = OpenMember::default();
     let mut at = skip_whitespace(body, 0);
     'value: loop {
@@ -62,6 +73,7 @@ fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Op
                 if depth > MAX_JSON_NESTING_DEPTH {
                     return None;
                 }
+                shape.depth = shape.depth.max(depth);
                 let is_object = open == b'{';
                 objects = objects << 1 | u128::from(is_object);
                 at = skip_whitespace(body, at + 1);
@@ -72,12 +84,12 @@ fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Op
                     objects >>= 1;
                 } else {
                     if is_object {
-                        at = member_key(body, at, depth, &mut member)?;
+                        at = member_key(body, at, depth, &mut member, &mut shape)?;
                     }
                     continue 'value;
                 }
             }
-            b'"' => at = string_end(body, at + 1)?,
+            b'"' => at = string_end(body, at + 1, &mut shape)?,
             b't' => at = literal_end(body, at, b"true")?,
             b'f' => at = literal_end(body, at, b"false")?,
             b'n' => at = literal_end(body, at, b"null")?,
@@ -95,13 +107,13 @@ fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Op
             }
             at = skip_whitespace(body, at);
             if depth == 0 {
-                return (at == body.len()).then_some(());
+                return (at == body.len()).then_some(shape);
             }
             match *body.get(at)? {
                 b',' => {
                     at = skip_whitespace(body, at + 1);
                     if in_object {
-                        at = member_key(body, at, depth, &mut member)?;
+                        at = member_key(body, at, depth, &mut member, &mut shape)?;
                     }
                     continue 'value;
                 }
@@ -119,11 +131,11 @@ fn scan<'a>(body: &'a [u8], mut on_member: impl FnMut(Member<'a>) -> bool) -> Op
 /// Reads `"key" :` at `at` and returns where the value starts, noting where both are when
 /// the object is the top-level one.
 #[inline(always)]
-fn member_key(body: &[u8], at: usize, depth: usize, member: &mut OpenMember) -> Option<usize> {
+fn member_key(body: &[u8], at: usize, depth: usize, member: &mut OpenMember, shape: &mut Shape) -> Option<usize> {
     if *body.get(at)? != b'"' {
         return None;
     }
-    let key_end = string_end(body, at + 1)?;
+    let key_end = string_end(body, at + 1, shape)?;
     let colon = skip_whitespace(body, key_end);
     if *body.get(colon)? != b':' {
         return None;
@@ -154,10 +166,11 @@ fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
 }
 
 /// Just past the closing quote of the string whose contents start at `at`, if it is valid:
-/// no control characters, valid escapes, UTF-8. Contents are skipped a word at a time up to
-/// the next byte that is not plain printable ASCII.
+/// no control characters, valid escapes, UTF-8 (noting U+FFFE and U+FFFF in `shape`).
+/// Contents are skipped a word at a time up to the next byte that is not plain printable
+/// ASCII.
 #[inline(always)]
-fn string_end(body: &[u8], mut at: usize) -> Option<usize> {
+fn string_end(body: &[u8], mut at: usize, shape: &mut Shape) -> Option<usize> {
     loop {
         while let Some(word) = word_at(body, at) {
             let stops = equal_to(word, b'"') | equal_to(word, b'\\') | less_than(word, 0x20) | non_ascii(word);
@@ -171,7 +184,12 @@ fn string_end(body: &[u8], mut at: usize) -> Option<usize> {
             b'"' => return Some(at + 1),
             b'\\' => at = escape_end(body, at + 1)?,
             0x00..=0x1f => return None,
-            0x80.. => at = utf8_character_end(body, at)?,
+            0x80.. => {
+                let end = utf8_character_end(body, at)?;
+                // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
+                shape.has_noncharacters |= matches!(body[at..end], [0xef, 0xbf, 0xbe | 0xbf]);
+                at = end;
+            }
             // Only within the last eight bytes, where there is no word to read.
             _ => at += 1,
         }
@@ -309,10 +327,13 @@ mod tests {
     fn members_of_the_top_level_object_are_shown_in_order_and_nothing_else() {
         let body = br#" { "id" : "evt_1", "data": {"id": 2, "x": [ {"type": 3} ]}, "\u0074ype":[] , "n":-1.5e3 } "#;
         let mut seen = Vec::new();
-        assert!(validate(body, |m| {
-            seen.push((String::from_utf8_lossy(m.key).into_owned(), String::from_utf8_lossy(m.value).into_owned()));
-            true
-        }));
+        assert!(
+            validate(body, |m| {
+                seen.push((String::from_utf8_lossy(m.key).into_owned(), String::from_utf8_lossy(m.value).into_owned()));
+                true
+            })
+            .is_some()
+        );
         let expected = [
             (r#""id""#, r#""evt_1""#),
             (r#""data""#, r#"{"id": 2, "x": [ {"type": 3} ]}"#),
@@ -320,12 +341,15 @@ mod tests {
             (r#""n""#, "-1.5e3"),
         ];
         assert_eq!(seen, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
-        assert!(!validate(body, |m| m.key != br#""n""#));
+        assert!(validate(body, |m| m.key != br#""n""#).is_none());
         let mut calls = 0;
-        assert!(validate(br#"[{"id":1}]"#, |_| {
-            calls += 1;
-            true
-        }));
+        assert!(
+            validate(br#"[{"id":1}]"#, |_| {
+                calls += 1;
+                true
+            })
+            .is_some()
+        );
         assert_eq!(calls, 0);
     }
 
@@ -339,6 +363,27 @@ mod tests {
                     assert_eq!(is_valid(&body), std::str::from_utf8(&text).is_ok(), "{text:02x?}");
                 }
             }
+        }
+    }
+
+    fn shape(body: &str) -> Option<Shape> {
+        validate(body.as_bytes(), |_| true)
+    }
+
+    #[test]
+    fn the_shape_is_the_deepest_nesting_and_any_noncharacter() {
+        let plain = |depth| Some(Shape { depth, has_noncharacters: false });
+        assert_eq!(shape("1"), plain(0));
+        assert_eq!(shape(r#""\uffff""#), plain(0), "an escape is ASCII, which SQS accepts");
+        assert_eq!(shape(r#"[[1],{"a":[[]]},[]]"#), plain(4));
+        assert_eq!(shape(r#"{"a":{},"b":[[{}]]}"#), plain(4));
+        let deepest = format!("{}{}", "[".repeat(MAX_JSON_NESTING_DEPTH), "]".repeat(MAX_JSON_NESTING_DEPTH));
+        assert_eq!(shape(&deepest), plain(MAX_JSON_NESTING_DEPTH));
+        for text in ["\"\u{FFFE}\"", "[\"a\u{FFFF}b\"]", "{\"\u{FFFE}\":1}", "{\"a\":{\"\u{FFFF}\":\"\u{FFFD}\"}}"] {
+            assert_eq!(shape(text).map(|s| s.has_noncharacters), Some(true), "{text}");
+        }
+        for neighbour in ["\u{FFFD}", "\u{EFFF}", "\u{F000}", "\u{1FFFE}", "\u{10FFFF}", "\u{FEFF}"] {
+            assert_eq!(shape(&format!("[\"{neighbour}\"]")), plain(1), "{neighbour:?}");
         }
     }
 

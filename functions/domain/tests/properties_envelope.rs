@@ -7,8 +7,11 @@ use hookline_domain::Envelope;
 use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, ReplayPolicy,
 };
-use hookline_domain::envelope::{ENVELOPE_VERSION, EnvelopeError, attribute};
+use hookline_domain::envelope::{
+    ENVELOPE_VERSION, EnvelopeError, MAX_EMBEDDED_JSON_DEPTH, attribute, is_embeddable_json,
+};
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
+use hookline_domain::json_limits::MAX_JSON_NESTING_DEPTH;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
@@ -29,9 +32,38 @@ fn any_text(max: usize) -> impl Strategy<Value = String> {
     vec(any_char(), 0..max).prop_map(|chars| chars.into_iter().collect())
 }
 
-/// Bodies of any bytes, and text bodies (which take the UTF-8 path) of any characters.
+/// Bodies of any bytes, text bodies (which take the UTF-8 path) of any characters, and JSON
+/// bodies (which travel as themselves unless they hold U+FFFE or U+FFFF or nest too deep).
 fn any_body() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![vec(any::<u8>(), 0..600), any_text(300).prop_map(String::into_bytes)]
+    prop_oneof![vec(any::<u8>(), 0..600), any_text(300).prop_map(String::into_bytes), any_json_body()]
+}
+
+/// JSON texts of any strings and numbers, compact or pretty, with any JSON whitespace
+/// around them, and nesting near the deepest an envelope can carry.
+fn any_json_body() -> impl Strategy<Value = Vec<u8>> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        any_text(20).prop_map(serde_json::Value::from),
+    ];
+    let value = leaf.prop_recursive(4, 40, 6, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+            btree_map(any_text(10), inner, 0..6).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let whitespace = || "[ \t\r\n]{0,3}";
+    // Up to the deepest intake accepts, one more than an envelope can carry.
+    let deep = (MAX_JSON_NESTING_DEPTH - 3..=MAX_JSON_NESTING_DEPTH)
+        .prop_map(|depth| serde_json::from_str(&format!("{}{}", "[".repeat(depth), "]".repeat(depth))).unwrap());
+    (whitespace(), prop_oneof![4 => value, 1 => deep], any::<bool>(), whitespace()).prop_map(
+        |(before, value, pretty, after)| {
+            let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) };
+            format!("{before}{}{after}", text.unwrap()).into_bytes()
+        },
+    )
 }
 
 fn any_envelope() -> impl Strategy<Value = Envelope> {
@@ -51,6 +83,7 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
             received_at,
             content_type,
             headers,
+            body_is_json: is_embeddable_json(&body),
             body,
         })
 }
@@ -107,10 +140,35 @@ proptest! {
             received_at: "2026-11-28T12:00:00.000Z".into(),
             content_type: None,
             headers: BTreeMap::new(),
+            body_is_json: is_embeddable_json(&body),
             body,
         };
         let json = envelope.to_json();
         prop_assert!(json.len() <= envelope.body.len().div_ceil(3) * 4 + 200, "{} for {} bytes", json.len(), envelope.body.len());
+    }
+
+    /// A JSON body that may travel as itself does, byte for byte, as the envelope's last
+    /// member; one that may not (U+FFFE, U+FFFF, or nesting too deep) is escaped. Either
+    /// way serde_json reads the whole envelope as a `Value`.
+    #[test]
+    fn embeddable_json_bodies_travel_as_themselves(body in any_json_body()) {
+        let text = String::from_utf8(body.clone()).unwrap();
+        let envelope = Envelope {
+            source: "s".into(),
+            event_id: "s:1".into(),
+            scheme: "github".into(),
+            received_at: "2026-11-28T12:00:00.000Z".into(),
+            content_type: Some("application/json".into()),
+            headers: BTreeMap::new(),
+            body_is_json: is_embeddable_json(&body),
+            body,
+        };
+        let json = envelope.to_json();
+        let embedded = json.ends_with(&format!(r#""body_encoding":"json","body":{text}}}"#));
+        let nests = text.chars().filter(|c| *c == '[').count() <= MAX_EMBEDDED_JSON_DEPTH;
+        prop_assert_eq!(embedded, !text.contains(['\u{FFFE}', '\u{FFFF}']) && nests, "{}", json);
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok(), "serde_json cannot read {}", json);
+        prop_assert_eq!(Envelope::from_json(&json), Ok(envelope));
     }
 
     /// `from_json` of any text returns: a typed error, or an envelope that then round-trips.
@@ -142,7 +200,12 @@ proptest! {
         let mutated = format!("{}{}{}", &json[..start], insert, &json[end..]);
         match Envelope::from_json(&mutated) {
             Ok(parsed) => prop_assert_eq!(Envelope::from_json(&parsed.to_json()), Ok(parsed)),
-            Err(EnvelopeError::Malformed(_) | EnvelopeError::UnsupportedVersion(_) | EnvelopeError::BadBase64) => {}
+            Err(
+                EnvelopeError::Malformed(_)
+                | EnvelopeError::UnsupportedVersion(_)
+                | EnvelopeError::BadBase64
+                | EnvelopeError::BodyNotString,
+            ) => {}
         }
     }
 

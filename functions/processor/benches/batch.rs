@@ -26,6 +26,7 @@ fn records(count: usize, next: &AtomicU64) -> Vec<InboundRecord> {
                 content_type: Some("application/json".into()),
                 headers: BTreeMap::new(),
                 body: br#"{"id":"evt","type":"charge.succeeded"}"#.to_vec(),
+                body_is_json: true,
             }
             .to_json();
             InboundRecord {

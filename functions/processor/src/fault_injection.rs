@@ -73,6 +73,7 @@ mod tests {
             content_type: None,
             headers: BTreeMap::new(),
             body: body.as_bytes().to_vec(),
+            body_is_json: hookline_domain::envelope::is_embeddable_json(body.as_bytes()),
         }
     }
 

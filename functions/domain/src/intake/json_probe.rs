@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::json_validation::{self, Member};
+use crate::json_validation::{self, Member, Shape};
 
 /// The top-level `id`, `type` and `challenge` of a JSON body, when they are strings.
 ///
@@ -35,10 +35,16 @@ impl JsonProbe {
     /// old code kept no field and accepted whatever `IgnoredAny` accepts: so does this.
     /// Members are few and these reads are of a few short strings, apart from a field whose
     /// value is a large object or array, read twice.
+    #[cfg(test)]
     pub(crate) fn read(body: &[u8]) -> Option<Self> {
+        Self::read_with_shape(body).map(|(probe, _)| probe)
+    }
+
+    /// [`JsonProbe::read`], and the body's [`Shape`].
+    pub(crate) fn read_with_shape(body: &[u8]) -> Option<(Self, Shape)> {
         let mut fields: [Option<Option<String>>; 3] = Default::default();
         let mut repeated = false;
-        let valid = json_validation::validate(body, |member| {
+        let shape = json_validation::validate(body, |member| {
             if repeated {
                 return true;
             }
@@ -50,15 +56,12 @@ impl JsonProbe {
                 }
                 None => false,
             }
-        });
-        if !valid {
-            return None;
-        }
+        })?;
         if repeated {
-            return Some(JsonProbe::default());
+            return Some((JsonProbe::default(), shape));
         }
         let [id, kind, challenge] = fields.map(Option::flatten);
-        Some(JsonProbe { id, kind, challenge })
+        Some((JsonProbe { id, kind, challenge }, shape))
     }
 
     /// Reads one top-level member into `fields`; `None` when serde_json would have refused it.

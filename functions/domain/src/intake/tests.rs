@@ -244,3 +244,18 @@ fn signed_json_that_is_not_utf8_is_malformed_wherever_the_bytes_are() {
     let utf8 = "{\"id\":\"evt_1\",\"name\":\"José\"}";
     assert_eq!(enqueued(signed_stripe_json(utf8.as_bytes())).0.event_id, "stripe:evt_1");
 }
+
+#[test]
+fn json_bodies_are_marked_to_travel_as_themselves_unless_they_cannot() {
+    use crate::envelope::MAX_EMBEDDED_JSON_DEPTH;
+    let marked = |body: &[u8]| enqueued(signed_stripe_json(body)).0.body_is_json;
+    assert!(marked(br#" {"id":"evt_1","note":"\uffff"} "#), "an escape is ASCII");
+    assert!(marked(&nested_in_field(MAX_EMBEDDED_JSON_DEPTH - 1)));
+    assert!(!marked(&nested_in_field(MAX_EMBEDDED_JSON_DEPTH)), "one level too deep for the envelope");
+    assert!(!marked("{\"id\":\"evt_1\",\"note\":\"\u{FFFE}\"}".as_bytes()));
+    assert!(!marked("{\"\u{FFFF}\":1}".as_bytes()));
+
+    let form = b"command=%2Fdeploy&text=now";
+    let headers = signed("slack", form, "application/x-www-form-urlencoded");
+    assert!(!enqueued(run(&Method::POST, "slack", &headers, form)).0.body_is_json);
+}

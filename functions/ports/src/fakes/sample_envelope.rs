@@ -12,5 +12,6 @@ pub fn sample_envelope(event_id: &str, body: &[u8]) -> Envelope {
         content_type: Some("application/json".to_owned()),
         headers: BTreeMap::new(),
         body: body.to_vec(),
+        body_is_json: hookline_domain::envelope::is_embeddable_json(body),
     }
 }
