@@ -22,12 +22,12 @@ impl SqsQueue {
 }
 
 impl Queue for SqsQueue {
-    async fn send(&self, message: &QueueMessage) -> Result<MessageId, QueueError> {
-        let mut request = self.client.send_message().queue_url(&self.queue_url).message_body(&message.body);
+    async fn send(&self, message: QueueMessage) -> Result<MessageId, QueueError> {
+        let mut request = self.client.send_message().queue_url(&self.queue_url).message_body(message.body);
         if message.delay_seconds > 0 {
             request = request.delay_seconds(message.delay_seconds.min(900) as i32);
         }
-        for (name, value) in &message.attributes {
+        for (name, value) in message.attributes {
             let attribute =
                 MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|e| {
                     QueueError {
@@ -37,7 +37,7 @@ impl Queue for SqsQueue {
                         source: Some(Box::new(e)),
                     }
                 })?;
-            request = request.message_attributes(*name, attribute);
+            request = request.message_attributes(name, attribute);
         }
         let output = request.send().await.map_err(classify)?;
         // SQS answers with a MessageId only once the message is stored; no id, no acknowledgement.

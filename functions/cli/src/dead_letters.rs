@@ -111,7 +111,7 @@ pub async fn replay<L: DeadLetterLedger, Q: Queue>(
         if !dry_run {
             let mut message = envelope.to_queue_message();
             message.attributes.push((attribute::REPLAY_COUNT, record.latest.replay_count.to_string()));
-            main_queue.send(&message).await.map_err(|source| ReplayError::Send { event_id: id.clone(), source })?;
+            main_queue.send(message).await.map_err(|source| ReplayError::Send { event_id: id.clone(), source })?;
             ledger.mark(&id, LedgerStatus::Redriven).await?;
         }
         report.replayed.push(id);

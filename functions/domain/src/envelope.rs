@@ -55,6 +55,19 @@ pub fn is_embeddable_json(body: &[u8]) -> bool {
     json_validation::validate(body, |_| true).is_some_and(|shape| embeds_as_json(&shape))
 }
 
+/// What an envelope can carry as its body: its bytes, and its text when that is known to be
+/// UTF-8 without a check.
+pub trait EnvelopeBody: AsRef<[u8]> {
+    /// The body as text, when that needs no check; `None` means "check the bytes".
+    fn known_text(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl EnvelopeBody for Vec<u8> {}
+
+impl EnvelopeBody for &[u8] {}
+
 /// How the body travels in the envelope's `body` member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,9 +81,10 @@ pub enum BodyEncoding {
     Json,
 }
 
-/// A received webhook as it travels through the queues.
+/// A received webhook as it travels through the queues. The body is owned, except in the
+/// envelope intake decides on, which borrows the request's body until it is written out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
+pub struct Envelope<B = Vec<u8>> {
     pub source: String,
     pub event_id: String,
     pub scheme: String,
@@ -79,7 +93,7 @@ pub struct Envelope {
     pub content_type: Option<String>,
     /// Lower-case header names to values.
     pub headers: BTreeMap<String, String>,
-    pub body: Vec<u8>,
+    pub body: B,
     /// Whether the body may travel as itself ([`BodyEncoding::Json`]): it is JSON that intake
     /// accepts, nests at most [`MAX_EMBEDDED_JSON_DEPTH`] deep and holds neither U+FFFE nor
     /// U+FFFF (which SQS refuses). Intake sets it from its one pass over the body, and reading
@@ -152,7 +166,14 @@ impl QueueMessage {
     }
 }
 
-impl Envelope {
+impl<B: EnvelopeBody> Envelope<B> {
+    /// The same envelope owning a copy of its body.
+    pub fn into_owned(self) -> Envelope {
+        let Envelope { source, event_id, scheme, received_at, content_type, headers, body, body_is_json } = self;
+        let body = body.as_ref().to_vec();
+        Envelope { source, event_id, scheme, received_at, content_type, headers, body, body_is_json }
+    }
+
     /// Serialises the envelope and its attributes for the queue.
     pub fn to_queue_message(&self) -> QueueMessage {
         QueueMessage {
@@ -167,6 +188,7 @@ impl Envelope {
     }
 
     pub fn to_json(&self) -> String {
+        let body = self.body.as_ref();
         let head = WireHead {
             version: ENVELOPE_VERSION,
             source: &self.source,
@@ -184,10 +206,10 @@ impl Envelope {
         debug_assert!(head.ends_with(r#""body_encoding":"utf8"}"#), "{head}");
         head.truncate(head.len() - r#""utf8"}"#.len());
         if self.body_is_json {
-            debug_assert!(json_validation::is_valid(&self.body), "body_is_json on a body that is not JSON");
-            // Intake's validation has checked UTF-8 already, but only this check lets the
-            // body be appended to a `String`.
-            if let Ok(body) = std::str::from_utf8(&self.body) {
+            debug_assert!(json_validation::is_valid(body), "body_is_json on a body that is not JSON");
+            // Intake's validation has checked UTF-8 already, but only a `str` can be appended
+            // to a `String`: checked again here unless the HTTP layer had the body as text.
+            if let Some(body) = self.body.known_text().or_else(|| std::str::from_utf8(body).ok()) {
                 let mut json = head;
                 json.reserve_exact(r#""json","body":}"#.len() + body.len());
                 json.push_str(r#""json","body":"#);
@@ -196,11 +218,11 @@ impl Envelope {
                 return json;
             }
         }
-        let base64_len = self.body.len().div_ceil(3) * 4;
+        let base64_len = body.len().div_ceil(3) * 4;
         let mut json = Vec::with_capacity(head.len() + base64_len + 32);
         json.extend_from_slice(head.as_bytes());
         json.extend_from_slice(br#""utf8","body":""#);
-        if body_text::push_escaped(&mut json, &self.body, base64_len) {
+        if body_text::push_escaped(&mut json, body, base64_len) {
             json.extend_from_slice(br#""}"#);
             // The one check that the body is UTF-8: escaping kept every byte that is not ASCII.
             if let Ok(json) = String::from_utf8(json) {
@@ -209,11 +231,13 @@ impl Envelope {
         }
         let mut json = head;
         json.push_str(r#""base64","body":""#);
-        STANDARD.encode_string(&self.body, &mut json);
+        STANDARD.encode_string(body, &mut json);
         json.push_str(r#""}"#);
         json
     }
+}
 
+impl Envelope {
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
         let wire: Wire<'_> = serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
         if wire.version != ENVELOPE_VERSION {

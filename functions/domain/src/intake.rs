@@ -24,16 +24,17 @@ pub struct IntakeRequest<'a> {
     pub source: &'a str,
     pub headers: &'a HeaderMap,
     /// Exact bytes received (API Gateway's base64 already decoded).
-    pub body: &'a [u8],
+    pub body: RequestBody<'a>,
     /// Milliseconds since the Unix epoch at receipt.
     pub now_unix_millis: i64,
 }
 
 /// What to do with a request that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Durably enqueue this envelope, then answer 202.
-    Enqueue { envelope: Envelope, event_id_origin: EventIdOrigin },
+pub enum Decision<'a> {
+    /// Durably enqueue this envelope, then answer 202. It borrows the request's body: the
+    /// body is copied once, into the message.
+    Enqueue { envelope: Envelope<RequestBody<'a>>, event_id_origin: EventIdOrigin },
     /// Answer the sender's handshake synchronously; nothing is enqueued.
     SlackUrlVerification { challenge: String },
 }
@@ -99,13 +100,14 @@ impl Rejection {
 }
 
 /// Decides what to do with `request` under `config`.
-pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Decision, Rejection> {
+pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result<Decision<'a>, Rejection> {
     if request.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
     let source = config.get(request.source).ok_or(Rejection::UnknownSource)?;
-    if request.body.len() > source.max_body_bytes {
-        return Err(Rejection::BodyTooLarge { size: request.body.len(), limit: source.max_body_bytes });
+    let body = request.body.as_bytes();
+    if body.len() > source.max_body_bytes {
+        return Err(Rejection::BodyTooLarge { size: body.len(), limit: source.max_body_bytes });
     }
     let headers = forwarded_headers(source, request.headers)?;
 
@@ -113,7 +115,7 @@ pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Dec
         &source.scheme,
         &VerifyRequest {
             headers: request.headers,
-            body: request.body,
+            body,
             keys: &source.keys,
             tolerance_seconds: source.tolerance_seconds,
             now_unix: request.now_unix_millis.div_euclid(1000),
@@ -131,7 +133,7 @@ pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Dec
     }
     let (probe, shape) = match content_type.map(media_type) {
         Some(media) if is_json_media_type(media) => {
-            let (probe, shape) = JsonProbe::read_with_shape(request.body).ok_or(Rejection::MalformedJson)?;
+            let (probe, shape) = JsonProbe::read_with_shape(body).ok_or(Rejection::MalformedJson)?;
             (Some(probe), Some(shape))
         }
         _ => (None, None),
@@ -144,7 +146,7 @@ pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Dec
     }
 
     let sender_id = sender_event_id(source, request.headers, probe.as_ref());
-    let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), request.body);
+    let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), body);
     Ok(Decision::Enqueue {
         envelope: Envelope {
             source: source.name.to_string(),
@@ -153,7 +155,7 @@ pub fn decide(config: &SourcesConfig, request: &IntakeRequest<'_>) -> Result<Dec
             received_at: rfc3339_millis(request.now_unix_millis),
             content_type: content_type.map(str::to_owned),
             headers,
-            body: request.body.to_vec(),
+            body: request.body,
             body_is_json: shape.as_ref().is_some_and(embeds_as_json),
         },
         event_id_origin,
@@ -258,6 +260,9 @@ fn rfc3339_millis(unix_millis: i64) -> String {
 }
 
 mod json_probe;
+mod request_body;
+
+pub use request_body::RequestBody;
 
 #[cfg(test)]
 mod tests;

@@ -17,5 +17,5 @@ pub mod source;
 pub mod sources;
 
 pub use envelope::{Envelope, QueueMessage};
-pub use intake::{Decision, IntakeRequest, Rejection, decide};
+pub use intake::{Decision, IntakeRequest, Rejection, RequestBody, decide};
 pub use sources::{ConfigError, SourcesConfig};

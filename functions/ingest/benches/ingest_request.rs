@@ -237,8 +237,13 @@ fn bench_decide(c: &mut Criterion, sources: &StaticSources, cases: &[(usize, &st
     for (size, label, body, event) in cases {
         let headers = request(event).headers().clone();
         let method = lambda_http::http::Method::POST;
-        let intake =
-            IntakeRequest { method: &method, source: "stripe", headers: &headers, body, now_unix_millis: NOW_MILLIS };
+        let intake = IntakeRequest {
+            method: &method,
+            source: "stripe",
+            headers: &headers,
+            body: std::str::from_utf8(body).unwrap().into(),
+            now_unix_millis: NOW_MILLIS,
+        };
         assert!(decide(&sources.0, &intake).is_ok());
         group.throughput(Throughput::Bytes(*size as u64));
         group.bench_function(BenchmarkId::new("decide", label), |b| {

@@ -6,6 +6,7 @@
 //! (a 500 from API Gateway) on an event it cannot represent, such as a header value with a
 //! CR/LF or a body flagged base64 that is not base64. Those get a deliberate 400 instead.
 
+use hookline_domain::RequestBody;
 use hookline_ports::{Clock, Queue, SourcesProvider};
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::aws_lambda_events::encodings::Base64Data;
@@ -29,7 +30,10 @@ pub async fn handle<Q: Queue, S: SourcesProvider, C: Clock>(
             method: request.method(),
             source,
             headers: request.headers(),
-            body: request.body().as_ref(),
+            body: match request.body() {
+                Body::Text(text) => RequestBody::Text(text),
+                other => RequestBody::Bytes(other.as_ref()),
+            },
         })
         .await;
     Ok(response(&outcome))

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use hookline_domain::event_id::EventIdOrigin;
 use hookline_domain::source::SourceName;
-use hookline_domain::{Decision, IntakeRequest, Rejection, decide};
+use hookline_domain::{Decision, IntakeRequest, Rejection, RequestBody, decide};
 use hookline_observability::{MetricLine, Unit};
 use hookline_ports::{Clock, Queue, SourcesProvider};
 use http::{HeaderMap, Method};
@@ -16,7 +16,7 @@ pub struct InboundRequest<'a> {
     /// The `{source}` of `/webhooks/{source}`; `None` when the path is not of that form.
     pub source: Option<&'a str>,
     pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
+    pub body: RequestBody<'a>,
 }
 
 /// What happened to one request. Only `Accepted` and `SlackChallenge` become 2xx.
@@ -105,7 +105,7 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
                     tracing::debug!(event_id = %envelope.event_id, "no usable sender event id; using the body hash");
                 }
                 let message = envelope.to_queue_message();
-                match self.queue.send(&message).await {
+                match self.queue.send(message).await {
                     Ok(message_id) => Outcome::Accepted { event_id: envelope.event_id, message_id: message_id.0 },
                     Err(error) => {
                         tracing::error!(
@@ -150,7 +150,7 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
             outcome = outcome.label(),
             reason,
             detail,
-            body_bytes = request.body.len(),
+            body_bytes = request.body.as_bytes().len(),
             latency_ms,
             "webhook request"
         );
@@ -206,7 +206,8 @@ mod tests {
         headers.insert("content-type", content_type.parse().unwrap());
         let queue = MemoryQueue::new();
         let service = IngestService::new(queue.clone(), StaticSources(Arc::new(config)), FixedClock(NOW * 1000), "T");
-        let request = InboundRequest { method: &Method::POST, source: Some(source), headers: &headers, body };
+        let request =
+            InboundRequest { method: &Method::POST, source: Some(source), headers: &headers, body: body.into() };
         (service.handle(request).await, queue)
     }
 

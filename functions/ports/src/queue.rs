@@ -22,6 +22,7 @@ pub struct QueueError {
 
 /// A queue that stores messages durably before it answers.
 pub trait Queue: Send + Sync {
-    /// Returns only once the queue has durably stored the message.
-    fn send(&self, message: &QueueMessage) -> impl Future<Output = Result<MessageId, QueueError>> + Send;
+    /// Returns only once the queue has durably stored the message. Takes the message, whose
+    /// body can be most of a MiB, so that it moves into the request instead of being copied.
+    fn send(&self, message: QueueMessage) -> impl Future<Output = Result<MessageId, QueueError>> + Send;
 }

@@ -264,7 +264,7 @@ where
         ]);
         let attributes = attributes.into_iter().map(|(name, value)| (name, sqs_attribute_text(value))).collect();
         let message = QueueMessage { body: record.body.clone(), attributes, delay_seconds: 0 };
-        match self.dead_letters.send(&message).await {
+        match self.dead_letters.send(message).await {
             Ok(_) => RecordOutcome::DeadLettered { class: error.class.clone() },
             Err(send_error) => {
                 tracing::error!(error = %send_error.message, "dead-letter send failed; retrying the record instead");

@@ -135,7 +135,7 @@ where
                 let mut message = envelope.to_queue_message();
                 message.attributes.push((attribute::REPLAY_COUNT, replay_count.to_string()));
                 message.delay_seconds = delay_seconds;
-                self.replay(&message, delay_seconds, replay_count).await
+                self.replay(message, delay_seconds, replay_count).await
             }
             DeadLetterDecision::Park { reason } => {
                 // Visible again at once, so the redrive policy's receive count is reached
@@ -148,7 +148,7 @@ where
         }
     }
 
-    async fn replay(&self, message: &QueueMessage, delay_seconds: u32, replay_count: u32) -> DeadLetterOutcome {
+    async fn replay(&self, message: QueueMessage, delay_seconds: u32, replay_count: u32) -> DeadLetterOutcome {
         match self.main_queue.send(message).await {
             Ok(_) => DeadLetterOutcome::Replayed { delay_seconds, replay_count },
             Err(error) => {

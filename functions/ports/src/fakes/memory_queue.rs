@@ -32,7 +32,7 @@ impl MemoryQueue {
 }
 
 impl Queue for MemoryQueue {
-    async fn send(&self, message: &QueueMessage) -> Result<MessageId, QueueError> {
+    async fn send(&self, message: QueueMessage) -> Result<MessageId, QueueError> {
         let mut state = self.state.lock().unwrap();
         if state.failing {
             return Err(QueueError {
@@ -42,7 +42,7 @@ impl Queue for MemoryQueue {
                 source: None,
             });
         }
-        state.messages.push(message.clone());
+        state.messages.push(message);
         Ok(MessageId(format!("memory-{}", state.messages.len())))
     }
 }
