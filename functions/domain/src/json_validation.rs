@@ -149,11 +149,15 @@ fn member_key(body: &[u8], at: usize, depth: usize, member: &mut OpenMember, sha
 
 /// Just past the JSON whitespace (space, tab, line feed, carriage return) at `at`.
 /// Pretty-printed JSON puts a line feed and a run of spaces between tokens, and the run is
-/// measured sixteen bytes at a time.
+/// measured sixteen bytes at a time; the single space after a colon is not (measuring it
+/// cost 13 % of the whole pass over a pretty-printed body).
 #[inline(always)]
 fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
     while let Some(b' ' | b'\n' | b'\t' | b'\r') = body.get(at) {
         at += 1;
+        if body.get(at) != Some(&b' ') {
+            continue;
+        }
         while let Some(chunk) = body.get(at..).and_then(<[u8]>::first_chunk::<16>) {
             let spaces = leading_spaces(chunk);
             at += spaces;
@@ -233,6 +237,7 @@ fn literal_end(body: &[u8], at: usize, literal: &[u8]) -> Option<usize> {
 /// part without leading zeros, then optionally a fraction and an exponent, each with at least
 /// one digit. What follows is the caller's to judge (`01` ends after the `0`, and the `1`
 /// is then out of place).
+#[inline(always)]
 fn number_end(body: &[u8], mut at: usize) -> Option<usize> {
     let digits_end = |mut at: usize| {
         while body.get(at).is_some_and(u8::is_ascii_digit) {
