@@ -68,6 +68,19 @@ mod tests {
         assert_eq!(records[0].attributes["hookline.event_id"], "stripe:evt_sample_1");
     }
 
+    /// Ingest writes a JSON body as itself; the middle record is as an earlier ingest wrote
+    /// it, escaped in a string. Both read back as the same bytes.
+    #[test]
+    fn the_sample_batch_carries_bodies_as_json_and_as_text() {
+        let event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        for (i, record) in inbound_records(event).unwrap().iter().enumerate() {
+            let envelope = hookline_domain::Envelope::from_json(&record.body).unwrap();
+            let expected = format!(r#"{{"id": "evt_sample_{}", "type": "charge.succeeded"}}"#, i + 1);
+            assert_eq!(envelope.body, expected.as_bytes());
+            assert_eq!(envelope.body_is_json, i != 1, "record {i}");
+        }
+    }
+
     #[test]
     fn only_unacknowledged_records_are_reported() {
         let report = |id: &str, outcome| RecordReport { message_id: id.into(), outcome, handler_millis: None };

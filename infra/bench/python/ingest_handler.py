@@ -107,8 +107,6 @@ def handler(event: dict, context) -> dict:
         "received_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
         "content_type": headers.get("content-type"),
         "headers": {},
-        "body_encoding": "utf8",
-        "body": body.decode(),
     }
     attributes = {
         "hookline.source": source,
@@ -118,7 +116,11 @@ def handler(event: dict, context) -> dict:
     try:
         _sqs.send_message(
             QueueUrl=QUEUE_URL,
-            MessageBody=json.dumps(envelope, separators=(",", ":")),
+            # As the Rust ingest writes it: a validated JSON body as itself, the last member.
+            MessageBody=json.dumps(envelope, separators=(",", ":"))[:-1]
+            + ',"body_encoding":"json","body":'
+            + body.decode()
+            + "}",
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
     except Exception:  # noqa: BLE001 - the sender retries on 503

@@ -30,10 +30,22 @@ CLAIM_CONDITION = (
 )
 
 
+def _body(text: str, envelope: dict) -> bytes:
+    """The webhook's exact bytes. A JSON body travels as itself, the envelope's last member:
+    its bytes are the text between that member's colon and the envelope's closing brace."""
+    encoding = envelope.get("body_encoding")
+    if encoding == "json":
+        member = '"body_encoding":"json","body":'
+        return text[text.index(member) + len(member) : text.rindex("}")].encode()
+    if encoding == "utf8":
+        return envelope["body"].encode()
+    return base64.b64decode(envelope["body"])
+
+
 def _process(record: dict, deadline_ms: int) -> bool:
     """True when the record is done (processed or a duplicate)."""
     envelope = json.loads(record["body"])
-    body = envelope["body"].encode() if envelope.get("body_encoding") == "utf8" else base64.b64decode(envelope["body"])
+    body = _body(record["body"], envelope)
     event_id = envelope["event_id"]
     fingerprint = hashlib.sha256(body).hexdigest()
     now_ms = int(time.time() * 1000)
