@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use hookline_domain::Envelope;
+use hookline_domain::RequestBody;
 use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, ReplayPolicy,
 };
 use hookline_domain::envelope::{
-    ENVELOPE_VERSION, EnvelopeError, MAX_EMBEDDED_JSON_DEPTH, attribute, is_embeddable_json,
+    ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, MAX_EMBEDDED_JSON_DEPTH, attribute, is_embeddable_json,
 };
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
 use hookline_domain::json_limits::MAX_JSON_NESTING_DEPTH;
@@ -88,6 +89,20 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
         })
 }
 
+/// An envelope with short fixed fields around `body`, marked as intake would mark it.
+fn minimal_envelope<B: EnvelopeBody>(body: B) -> Envelope<B> {
+    Envelope {
+        source: "s".into(),
+        event_id: "s:1".into(),
+        scheme: "github".into(),
+        received_at: "2026-11-28T12:00:00.000Z".into(),
+        content_type: None,
+        headers: BTreeMap::new(),
+        body_is_json: is_embeddable_json(body.as_ref()),
+        body,
+    }
+}
+
 /// Characters SQS accepts in a message body or attribute value:
 /// #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
 fn sqs_accepts(c: char) -> bool {
@@ -133,16 +148,7 @@ proptest! {
     /// The body is never inflated beyond its base64 size plus the other fields.
     #[test]
     fn body_encoding_costs_at_most_base64(body in any_body()) {
-        let envelope = Envelope {
-            source: "s".into(),
-            event_id: "s:1".into(),
-            scheme: "github".into(),
-            received_at: "2026-11-28T12:00:00.000Z".into(),
-            content_type: None,
-            headers: BTreeMap::new(),
-            body_is_json: is_embeddable_json(&body),
-            body,
-        };
+        let envelope = minimal_envelope(body);
         let json = envelope.to_json();
         prop_assert!(json.len() <= envelope.body.len().div_ceil(3) * 4 + 200, "{} for {} bytes", json.len(), envelope.body.len());
     }
@@ -153,22 +159,25 @@ proptest! {
     #[test]
     fn embeddable_json_bodies_travel_as_themselves(body in any_json_body()) {
         let text = String::from_utf8(body.clone()).unwrap();
-        let envelope = Envelope {
-            source: "s".into(),
-            event_id: "s:1".into(),
-            scheme: "github".into(),
-            received_at: "2026-11-28T12:00:00.000Z".into(),
-            content_type: Some("application/json".into()),
-            headers: BTreeMap::new(),
-            body_is_json: is_embeddable_json(&body),
-            body,
-        };
+        let envelope = Envelope { content_type: Some("application/json".into()), ..minimal_envelope(body) };
         let json = envelope.to_json();
         let embedded = json.ends_with(&format!(r#""body_encoding":"json","body":{text}}}"#));
         let nests = text.chars().filter(|c| *c == '[').count() <= MAX_EMBEDDED_JSON_DEPTH;
         prop_assert_eq!(embedded, !text.contains(['\u{FFFE}', '\u{FFFF}']) && nests, "{}", json);
         prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok(), "serde_json cannot read {}", json);
         prop_assert_eq!(Envelope::from_json(&json), Ok(envelope));
+    }
+
+    /// A body the HTTP layer holds as text is written exactly as the same bytes would be,
+    /// without its UTF-8 being checked again.
+    #[test]
+    fn a_body_known_as_text_is_written_as_its_bytes_would_be(body in prop_oneof![any_text(300).prop_map(String::into_bytes), any_json_body()]) {
+        let text = std::str::from_utf8(&body).unwrap();
+        let as_text = minimal_envelope(RequestBody::Text(text));
+        let as_bytes = minimal_envelope(RequestBody::Bytes(&body));
+        prop_assert_eq!(&as_text, &as_bytes);
+        prop_assert_eq!(as_text.to_json(), as_bytes.to_json());
+        prop_assert_eq!(Envelope::from_json(&as_text.to_json()), Ok(as_bytes.into_owned()));
     }
 
     /// `from_json` of any text returns: a typed error, or an envelope that then round-trips.

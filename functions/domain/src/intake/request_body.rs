@@ -56,36 +56,3 @@ impl<'a> From<&'a [u8]> for RequestBody<'a> {
         RequestBody::Bytes(bytes)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use super::*;
-    use crate::Envelope;
-    use crate::envelope::is_embeddable_json;
-
-    fn envelope(body: RequestBody<'_>) -> Envelope<RequestBody<'_>> {
-        Envelope {
-            source: "s".into(),
-            event_id: "s:1".into(),
-            scheme: "github".into(),
-            received_at: "2026-11-28T12:00:00.000Z".into(),
-            content_type: None,
-            headers: BTreeMap::new(),
-            body_is_json: is_embeddable_json(body.as_bytes()),
-            body,
-        }
-    }
-
-    #[test]
-    fn a_body_known_as_text_is_written_as_the_same_bytes_would_be() {
-        for text in [" {\"a\": \"é\\n\"}\n", "plain \"text\"\n", "", "\u{FFFE}", "[1]"] {
-            let as_text = envelope(RequestBody::Text(text));
-            let as_bytes = envelope(RequestBody::Bytes(text.as_bytes()));
-            assert_eq!(as_text, as_bytes);
-            assert_eq!(as_text.to_json(), as_bytes.to_json(), "{text:?}");
-            assert_eq!(Envelope::from_json(&as_text.to_json()), Ok(as_bytes.into_owned()));
-        }
-    }
-}
