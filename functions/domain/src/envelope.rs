@@ -202,7 +202,7 @@ impl<B: EnvelopeBody> Envelope<B> {
         let mut head = serde_json::to_string(&head).expect("an envelope always serialises: string keys, no floats");
         head = escape_sqs_noncharacters(head);
         // The head ends `"body_encoding":"utf8"}`: cut to `"body_encoding":` and finish it with
-        // the body as text, or failing that as base64.
+        // the body as itself, as text, or failing those as base64.
         debug_assert!(head.ends_with(r#""body_encoding":"utf8"}"#), "{head}");
         head.truncate(head.len() - r#""utf8"}"#.len());
         if self.body_is_json {
@@ -244,10 +244,14 @@ impl Envelope {
             return Err(EnvelopeError::UnsupportedVersion(wire.version));
         }
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
-        let body = match wire.body_encoding {
-            BodyEncoding::Utf8 => string_body()?.into_bytes(),
-            BodyEncoding::Base64 => STANDARD.decode(string_body()?).map_err(|_| EnvelopeError::BadBase64)?,
-            BodyEncoding::Json => member_value_text(text, wire.body).as_bytes().to_vec(),
+        let (body, body_is_json) = match wire.body_encoding {
+            BodyEncoding::Utf8 => (string_body()?.into_bytes(), false),
+            BodyEncoding::Base64 => (STANDARD.decode(string_body()?).map_err(|_| EnvelopeError::BadBase64)?, false),
+            BodyEncoding::Json => {
+                let body = member_value_text(text, wire.body);
+                // A message read from SQS cannot hold U+FFFE or U+FFFF; other text can.
+                (body.as_bytes().to_vec(), sqs_accepts(body))
+            }
         };
         Ok(Envelope {
             source: wire.source.into_owned(),
@@ -257,8 +261,7 @@ impl Envelope {
             content_type: wire.content_type.map(|c| c.into_owned()),
             headers: wire.headers.into_owned(),
             body,
-            // A message read from SQS cannot hold U+FFFE or U+FFFF; other text can.
-            body_is_json: wire.body_encoding == BodyEncoding::Json && sqs_accepts(member_value_text(text, wire.body)),
+            body_is_json,
         })
     }
 }
