@@ -244,19 +244,40 @@ fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<St
     Ok(forwarded)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, UTC. Written digit by digit: through `format!` it took a
+/// tenth of the instructions intake spends on a small request besides the HMAC.
 fn rfc3339_millis(unix_millis: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
+    let Ok(year @ 0..=9999) = u32::try_from(at.year()) else {
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.millisecond()
+        );
+    };
+    let fields = [
+        (year, 4, '-'),
+        (u32::from(u8::from(at.month())), 2, '-'),
+        (u32::from(at.day()), 2, 'T'),
+        (u32::from(at.hour()), 2, ':'),
+        (u32::from(at.minute()), 2, ':'),
+        (u32::from(at.second()), 2, '.'),
+        (u32::from(at.millisecond()), 3, 'Z'),
+    ];
+    let mut text = String::with_capacity("2026-11-28T12:00:00.000Z".len());
+    for (value, width, separator) in fields {
+        for place in (0..width).rev() {
+            text.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
+        }
+        text.push(separator);
+    }
+    text
 }
 
 mod json_probe;
