@@ -275,20 +275,7 @@ fn json_bodies_are_marked_to_travel_as_themselves_unless_they_cannot() {
 
 #[test]
 fn received_at_is_written_as_format_wrote_it() {
-    let reference = |unix_millis: i64| {
-        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second(),
-            at.millisecond()
-        )
-    };
+    let reference = |unix_millis: i64| rfc3339_millis_formatted(utc_instant(unix_millis));
     let year_10000 = 253_402_300_800_000;
     let mut instants = vec![0, 1, 999, NOW_MS, -1, -62_135_596_800_000, year_10000 - 1, year_10000, i64::MIN, i64::MAX];
     let mut x: i64 = 0x2545_f491_4f6c_dd1d;
