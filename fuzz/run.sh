@@ -13,7 +13,7 @@ SECONDS_PER_TARGET=${FUZZ_SECONDS:-20}
 CARGO_FUZZ=$ROOT/.tools/bin/cargo-fuzz
 TARGETS=(
   verify_standard_webhooks verify_stripe verify_github verify_shopify verify_slack verify_hmac_sha256
-  envelope_from_json sources_from_json intake_decide json_validation
+  envelope_from_json sources_from_json intake_decide json_body
 )
 if [ $# -gt 0 ]; then TARGETS=("$@"); fi
 
@@ -47,7 +47,7 @@ for path in sorted(glob.glob("events/ingest/*.json")):
     source = (event.get("pathParameters") or {}).get("source", "")
     method = event["requestContext"]["http"]["method"]
     write("intake_decide", name, f"{method} {source}\n".encode() + head + b"\n" + body)
-    write("json_validation", name, body)
+    write("json_body", name, body)
     if source in verify_targets:
         write(verify_targets[source], name, head + b"\n" + body)
 batch = json.load(open("events/processor/good-batch.json"))

@@ -20,7 +20,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let request =
         IntakeRequest { method: &method, source, headers: &headers, body: body.into(), now_unix_millis: common::SAMPLE_NOW_MILLIS };
     if let Ok(Decision::Enqueue { envelope, .. }) = decide(&config, &request) {
-        assert_eq!(envelope.body.as_bytes(), body);
+        assert_eq!(envelope.body.as_ref(), body);
         assert_eq!(envelope.source, source);
         let message = envelope.to_queue_message();
         assert!(message.body.chars().all(common::sqs_accepts), "{}", message.body);

@@ -501,7 +501,7 @@ class Events:
         body = self.stripe_body(event_id).decode()
         return json.dumps(
             {
-                "version": 1,
+                "version": 2,
                 "source": "stripe",
                 "event_id": f"stripe:{event_id}",
                 "scheme": "stripe",

@@ -154,6 +154,7 @@ class TagLoaderTest(unittest.TestCase):
                 "DeadLetterLedgerTable",
                 "ReprocessFunction",
                 "WebhookApi",
+                "ApiAccessLogGroup",
                 "IngestLogGroup",
                 "IngestRole",
                 "ProcessorLogGroup",
@@ -494,6 +495,37 @@ class TemplateStaticTest(unittest.TestCase):
             },
         )
         self.assertNotIn("*", json.dumps(statements))
+
+    def test_the_edge_is_throttled_and_logged(self):
+        api = self.resources["WebhookApi"]["Properties"]
+        self.assertEqual(
+            api["DefaultRouteSettings"],
+            {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}, "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}},
+        )
+        logs = api["AccessLogSettings"]
+        self.assertEqual(logs["DestinationArn"], {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]})
+        fields = json.loads(logs["Format"])
+        for field, variable in [
+            ("sourceIp", "$context.identity.sourceIp"),
+            ("requestId", "$context.requestId"),
+            ("status", "$context.status"),
+            ("responseLatency", "$context.responseLatency"),
+        ]:
+            self.assertEqual(fields[field], variable)
+        group = self.resources["ApiAccessLogGroup"]["Properties"]
+        self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionDays"})
+        self.assertNotEqual(group["LogGroupName"], self.resources["IngestLogGroup"]["Properties"]["LogGroupName"])
+
+    def test_ingest_concurrency_is_reserved_unless_turned_off(self):
+        reserved = self.resources["IngestFunction"]["Properties"]["ReservedConcurrentExecutions"]
+        self.assertEqual(
+            reserved,
+            {"Fn::If": ["ReservesIngestConcurrency", {"Ref": "IngestReservedConcurrency"}, {"Ref": "AWS::NoValue"}]},
+        )
+        for value, expected in [("-1", {}), ("100", {"R": "100"})]:
+            ctx = Context(template=self.template, stack_name="st", overrides={"IngestReservedConcurrency": value})
+            self.assertEqual(resolve({"R": reserved}, ctx), expected, value)
+        self.assertEqual(self.template["Parameters"]["IngestReservedConcurrency"]["Default"], 100)
 
     def test_function_defaults(self):
         fn = self.template["Globals"]["Function"]

@@ -67,6 +67,41 @@ async fn every_sample_answers_its_documented_status_and_accepted_ones_are_proces
     }
 }
 
+/// Payloads that are not HTTP API events, posted as they are to the runtime's Invoke API: the
+/// function, under the real Lambda runtime, answers each with a 400 rather than failing the
+/// invocation (which API Gateway would turn into a 500).
+#[test]
+fn unreadable_invocations_get_a_400_from_the_real_runtime() {
+    let sample = std::fs::read_to_string(repo_root().join("events/ingest/stripe-valid.json")).unwrap();
+    let mut wrong_types: Value = serde_json::from_str(&sample).unwrap();
+    wrong_types["requestContext"]["http"] = serde_json::json!(["POST"]);
+    wrong_types["headers"] = serde_json::json!({"x-a": 7});
+    let payloads = [
+        ("truncated", sample[..sample.len() / 2].to_owned()),
+        ("wrong types", wrong_types.to_string()),
+        ("not an object", "[1, 2]".to_owned()),
+    ];
+    let url = format!("http://127.0.0.1:{}/2015-03-31/functions/ingest/invocations", required("HOOKLINE_WATCH_PORT"));
+    for (what, payload) in payloads {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "60", "-X", "POST", "--data-binary", "@-", &url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut curl| {
+                use std::io::Write;
+                curl.stdin.take().unwrap().write_all(payload.as_bytes())?;
+                curl.wait_with_output()
+            })
+            .expect("running curl");
+        assert!(output.status.success(), "{what}: curl failed");
+        let response: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&output.stdout)));
+        assert_eq!(response["statusCode"], 400, "{what}: {response}");
+        assert_eq!(response["body"], r#"{"error":"bad_request"}"#, "{what}");
+    }
+}
+
 #[tokio::test]
 async fn a_signed_curl_to_the_function_url_goes_all_the_way_to_one_stored_event() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);

@@ -13,9 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::json_validation::{self, Shape};
-
-mod body_text;
+use crate::json_body::{JsonBody, MAX_JSON_NESTING_DEPTH};
 
 /// SQS's message size limit: body plus message attributes.
 pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
@@ -26,14 +24,19 @@ pub const MAX_FORWARDED_HEADER_BYTES: usize = 16 * 1024;
 /// Largest body any source can accept: base64 of it plus the reserve fits [`MAX_MESSAGE_BYTES`].
 pub const MAX_BODY_BYTES: usize = (MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES) / 4 * 3;
 
-/// The current envelope format version; consumers reject versions they do not know.
-pub const ENVELOPE_VERSION: u32 = 1;
+/// The envelope format version written. Version 2 added `"body_encoding":"json"`, which a
+/// reader of version 1 cannot read: a change an older reader cannot read takes a new version,
+/// and readers are deployed before the writer (see the README's rollout rule).
+pub const ENVELOPE_VERSION: u32 = 2;
+
+/// Every version read: a message written before an upgrade is still read after it.
+pub const READABLE_ENVELOPE_VERSIONS: [u32; 2] = [1, 2];
 
 /// The deepest nesting a body can travel with as itself: inside the envelope's object, it
 /// stays within serde_json's recursion limit, so a consumer reading the whole envelope as a
 /// `serde_json::Value` (or with a recursive type) can. `from_json` skips the body without
 /// recursing and reads any depth.
-pub const MAX_EMBEDDED_JSON_DEPTH: usize = crate::json_limits::MAX_JSON_NESTING_DEPTH - 1;
+pub const MAX_EMBEDDED_JSON_DEPTH: usize = MAX_JSON_NESTING_DEPTH - 1;
 
 /// Names of the message attributes every envelope carries, so consumers filter without parsing.
 pub mod attribute {
@@ -44,15 +47,15 @@ pub mod attribute {
     pub const REPLAY_COUNT: &str = "hookline.replay_count";
 }
 
-/// Whether a body intake accepted as JSON, of this shape, may travel as itself.
-pub fn embeds_as_json(shape: &Shape) -> bool {
-    shape.depth <= MAX_EMBEDDED_JSON_DEPTH && !shape.has_noncharacters
+/// Whether a body intake accepted as JSON, nesting `depth` deep, may travel as itself.
+pub fn embeds_as_json(body: &[u8], depth: usize) -> bool {
+    depth <= MAX_EMBEDDED_JSON_DEPTH && !sqs_refuses(body)
 }
 
 /// Whether `body` is JSON intake accepts and may travel as itself: what
 /// [`Envelope::body_is_json`] should be for an envelope built outside intake.
 pub fn is_embeddable_json(body: &[u8]) -> bool {
-    json_validation::validate(body, |_| true).is_some_and(|shape| embeds_as_json(&shape))
+    JsonBody::read(body).is_some_and(|read| embeds_as_json(body, read.depth))
 }
 
 /// What an envelope can carry as its body: its bytes, and its text when that is known to be
@@ -141,7 +144,7 @@ struct WireHead<'a> {
 pub enum EnvelopeError {
     #[error("message is not an envelope: {0}")]
     Malformed(String),
-    #[error("envelope version {0} is not supported (expected {ENVELOPE_VERSION})")]
+    #[error("envelope version {0} is not supported (this reader reads versions 1 and 2)")]
     UnsupportedVersion(u32),
     #[error("envelope body is not valid base64")]
     BadBase64,
@@ -205,11 +208,12 @@ impl<B: EnvelopeBody> Envelope<B> {
         // the body as itself, as text, or failing those as base64.
         debug_assert!(head.ends_with(r#""body_encoding":"utf8"}"#), "{head}");
         head.truncate(head.len() - r#""utf8"}"#.len());
+        let text = || self.body.known_text().or_else(|| std::str::from_utf8(body).ok());
         if self.body_is_json {
-            debug_assert!(json_validation::is_valid(body), "body_is_json on a body that is not JSON");
-            // Intake's validation has checked UTF-8 already, but only a `str` can be appended
-            // to a `String`: checked again here unless the HTTP layer had the body as text.
-            if let Some(body) = self.body.known_text().or_else(|| std::str::from_utf8(body).ok()) {
+            debug_assert!(JsonBody::is_valid(body), "body_is_json on a body that is not JSON");
+            // JSON is UTF-8; only a `str` can be appended to a `String`, and a body the HTTP
+            // layer had as text needs no check for that.
+            if let Some(body) = text() {
                 let mut json = head;
                 json.reserve_exact(r#""json","body":}"#.len() + body.len());
                 json.push_str(r#""json","body":"#);
@@ -218,14 +222,17 @@ impl<B: EnvelopeBody> Envelope<B> {
                 return json;
             }
         }
-        let base64_len = body.len().div_ceil(3) * 4;
-        let mut json = Vec::with_capacity(head.len() + base64_len + 32);
-        json.extend_from_slice(head.as_bytes());
-        json.extend_from_slice(br#""utf8","body":""#);
-        if body_text::push_escaped(&mut json, body, base64_len) {
-            json.extend_from_slice(br#""}"#);
-            // The one check that the body is UTF-8: escaping kept every byte that is not ASCII.
-            if let Ok(json) = String::from_utf8(json) {
+        // Text SQS accepts travels as a JSON string unless escaping makes it longer than base64.
+        if let Some(text) = text()
+            && !sqs_refuses(text.as_bytes())
+        {
+            let escaped = serde_json::to_string(text).expect("a string always serialises");
+            if escaped.len() - 2 <= body.len().div_ceil(3) * 4 {
+                let mut json = head;
+                json.reserve_exact(r#""utf8","body":}"#.len() + escaped.len());
+                json.push_str(r#""utf8","body":"#);
+                json.push_str(&escaped);
+                json.push('}');
                 return json;
             }
         }
@@ -240,7 +247,7 @@ impl<B: EnvelopeBody> Envelope<B> {
 impl Envelope {
     pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
         let wire: Wire<'_> = serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-        if wire.version != ENVELOPE_VERSION {
+        if !READABLE_ENVELOPE_VERSIONS.contains(&wire.version) {
             return Err(EnvelopeError::UnsupportedVersion(wire.version));
         }
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
@@ -250,7 +257,7 @@ impl Envelope {
             BodyEncoding::Json => {
                 let body = member_value_text(text, wire.body);
                 // A message read from SQS cannot hold U+FFFE or U+FFFF; other text can.
-                (body.as_bytes().to_vec(), sqs_accepts(body))
+                (body.as_bytes().to_vec(), !sqs_refuses(body.as_bytes()))
             }
         };
         Ok(Envelope {
@@ -280,11 +287,11 @@ fn member_value_text<'a>(text: &'a str, value: &RawValue) -> &'a str {
 }
 
 /// SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON escapes every
-/// control character, so what remains to exclude are the noncharacters U+FFFE and U+FFFF.
-fn sqs_accepts(text: &str) -> bool {
-    // Searching for a `char` looks for its last UTF-8 byte with memchr, which skips ahead a
-    // word at a time; decoding every character of a large body was ~10x slower.
-    !text.contains('\u{FFFE}') && !text.contains('\u{FFFF}')
+/// control character, so what remains to exclude are the noncharacters U+FFFE and U+FFFF
+/// (`EF BF BE` and `EF BF BF` in UTF-8), found with memchr's substring search.
+fn sqs_refuses(text: &[u8]) -> bool {
+    memchr::memmem::find(text, "\u{FFFE}".as_bytes()).is_some()
+        || memchr::memmem::find(text, "\u{FFFF}".as_bytes()).is_some()
 }
 
 /// serde_json writes U+FFFE and U+FFFF as they are, and SQS refuses a message holding them
@@ -292,7 +299,11 @@ fn sqs_accepts(text: &str) -> bool {
 /// ASCII, so each is inside a string, where its `\u` escape reads back as the same character.
 /// Only the envelope's head goes through this: a body holding them travels as base64.
 fn escape_sqs_noncharacters(json: String) -> String {
-    if sqs_accepts(&json) { json } else { json.replace('\u{FFFE}', "\\ufffe").replace('\u{FFFF}', "\\uffff") }
+    if !sqs_refuses(json.as_bytes()) {
+        json
+    } else {
+        json.replace('\u{FFFE}', "\\ufffe").replace('\u{FFFF}', "\\uffff")
+    }
 }
 
 #[cfg(test)]
@@ -341,7 +352,9 @@ mod tests {
         }
         let base64_len = e.body.len().div_ceil(3) * 4;
         let (body_encoding, body) = match std::str::from_utf8(&e.body) {
-            Ok(text) if sqs_accepts(text) && serde_json::to_string(text).unwrap().len() - 2 <= base64_len => {
+            Ok(text)
+                if !sqs_refuses(text.as_bytes()) && serde_json::to_string(text).unwrap().len() - 2 <= base64_len =>
+            {
                 (BodyEncoding::Utf8, text.to_owned())
             }
             _ => (BodyEncoding::Base64, STANDARD.encode(&e.body)),
@@ -414,8 +427,10 @@ mod tests {
 
     #[test]
     fn rejects_unknown_versions_and_garbage() {
-        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":1"#, r#""version":2"#);
-        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(2)));
+        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":2"#, r#""version":3"#);
+        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(3)));
+        let version_1 = envelope(b"x".to_vec()).to_json().replace(r#""version":2"#, r#""version":1"#);
+        assert_eq!(Envelope::from_json(&version_1), Ok(envelope(b"x".to_vec())));
         assert!(matches!(Envelope::from_json("nope"), Err(EnvelopeError::Malformed(_))));
         let bad = envelope(vec![0xff]).to_json().replace(r#""body":""#, r#""body":"!"#);
         assert_eq!(Envelope::from_json(&bad), Err(EnvelopeError::BadBase64));

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderName, Method};
 
 use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES, embeds_as_json};
 use crate::event_id::{EventId, EventIdOrigin};
-use crate::intake::json_probe::JsonProbe;
+use crate::json_body::JsonBody;
 use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
 use crate::source::{Source, is_json_media_type, media_type};
 use crate::sources::SourcesConfig;
@@ -23,7 +23,7 @@ pub struct IntakeRequest<'a> {
     /// The `{source}` path segment, as received.
     pub source: &'a str,
     pub headers: &'a HeaderMap,
-    /// Exact bytes received (API Gateway's base64 already decoded).
+    /// The body as received: decoded here if it came as base64, once the cheap checks pass.
     pub body: RequestBody<'a>,
     /// Milliseconds since the Unix epoch at receipt.
     pub now_unix_millis: i64,
@@ -32,9 +32,9 @@ pub struct IntakeRequest<'a> {
 /// What to do with a request that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision<'a> {
-    /// Durably enqueue this envelope, then answer 202. It borrows the request's body: the
-    /// body is copied once, into the message.
-    Enqueue { envelope: Envelope<RequestBody<'a>>, event_id_origin: EventIdOrigin },
+    /// Durably enqueue this envelope, then answer 202. It borrows the request's body (or owns
+    /// what base64 decoded to): the body is copied once, into the message.
+    Enqueue { envelope: Envelope<IntakeBody<'a>>, event_id_origin: EventIdOrigin },
     /// Answer the sender's handshake synchronously; nothing is enqueued.
     SlackUrlVerification { challenge: String },
 }
@@ -57,6 +57,8 @@ pub enum Rejection {
     UnsupportedContentType,
     #[error("body is not valid JSON")]
     MalformedJson,
+    #[error("body is flagged as base64 and is not base64")]
+    BodyNotBase64,
 }
 
 impl Rejection {
@@ -68,7 +70,7 @@ impl Rejection {
             Rejection::HeadersTooLarge => 431,
             Rejection::Unauthorized(_) => 401,
             Rejection::UnsupportedContentType => 415,
-            Rejection::MalformedJson => 400,
+            Rejection::MalformedJson | Rejection::BodyNotBase64 => 400,
         }
     }
 
@@ -82,6 +84,7 @@ impl Rejection {
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::UnsupportedContentType => "unsupported_content_type",
             Rejection::MalformedJson => "malformed_json",
+            Rejection::BodyNotBase64 => "body_not_base64",
         }
     }
 
@@ -95,6 +98,7 @@ impl Rejection {
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::UnsupportedContentType => "unsupported_media_type",
             Rejection::MalformedJson => "malformed_json",
+            Rejection::BodyNotBase64 => "bad_request",
         }
     }
 }
@@ -105,11 +109,13 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         return Err(Rejection::MethodNotAllowed);
     }
     let source = config.get(request.source).ok_or(Rejection::UnknownSource)?;
-    let body = request.body.as_bytes();
-    if body.len() > source.max_body_bytes {
-        return Err(Rejection::BodyTooLarge { size: body.len(), limit: source.max_body_bytes });
+    let size = request.body.len();
+    if size > source.max_body_bytes {
+        return Err(Rejection::BodyTooLarge { size, limit: source.max_body_bytes });
     }
     let headers = forwarded_headers(source, request.headers)?;
+    let decoded = request.body.decoded().ok_or(Rejection::BodyNotBase64)?;
+    let body = decoded.as_ref();
 
     signature::verify(
         &source.scheme,
@@ -131,22 +137,20 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
     if !source.content_types.accepts(content_type) {
         return Err(Rejection::UnsupportedContentType);
     }
-    let (probe, shape) = match content_type.map(media_type) {
-        Some(media) if is_json_media_type(media) => {
-            let (probe, shape) = JsonProbe::read_with_shape(body).ok_or(Rejection::MalformedJson)?;
-            (Some(probe), Some(shape))
-        }
-        _ => (None, None),
+    let json = match content_type.map(media_type) {
+        Some(media) if is_json_media_type(media) => Some(JsonBody::read(body).ok_or(Rejection::MalformedJson)?),
+        _ => None,
     };
 
     if source.scheme == Scheme::Slack
-        && let Some(challenge) = probe.as_ref().and_then(JsonProbe::slack_challenge)
+        && let Some(challenge) = json.as_ref().and_then(JsonBody::slack_challenge)
     {
-        return Ok(Decision::SlackUrlVerification { challenge });
+        return Ok(Decision::SlackUrlVerification { challenge: challenge.to_owned() });
     }
 
-    let sender_id = sender_event_id(source, request.headers, probe.as_ref());
+    let sender_id = sender_event_id(source, request.headers, json.as_ref());
     let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), body);
+    let body_is_json = json.is_some_and(|json| embeds_as_json(body, json.depth));
     Ok(Decision::Enqueue {
         envelope: Envelope {
             source: source.name.to_string(),
@@ -155,8 +159,8 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
             received_at: rfc3339_millis(request.now_unix_millis),
             content_type: content_type.map(str::to_owned),
             headers,
-            body: request.body,
-            body_is_json: shape.as_ref().is_some_and(embeds_as_json),
+            body: decoded,
+            body_is_json,
         },
         event_id_origin,
     })
@@ -178,14 +182,14 @@ fn single_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Header<'a> {
     }
 }
 
-fn sender_event_id(source: &Source, headers: &HeaderMap, probe: Option<&JsonProbe>) -> Option<String> {
+fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>) -> Option<String> {
     let from_header = |name: &str| match single_header(headers, &HeaderName::from_bytes(name.as_bytes()).ok()?) {
         Header::One(value) => Some(value.to_owned()),
         _ => None,
     };
     match &source.scheme {
         Scheme::StandardWebhooks => from_header("webhook-id"),
-        Scheme::Stripe => probe.and_then(|p| p.id.clone()),
+        Scheme::Stripe => json.and_then(|json| json.id.clone()),
         Scheme::GitHub => from_header("x-github-delivery"),
         Scheme::Shopify => from_header("x-shopify-webhook-id"),
         Scheme::Slack => None,
@@ -290,10 +294,9 @@ fn rfc3339_millis_formatted(at: time::OffsetDateTime) -> String {
     )
 }
 
-mod json_probe;
 mod request_body;
 
-pub use request_body::RequestBody;
+pub use request_body::{IntakeBody, RequestBody};
 
 #[cfg(test)]
 mod tests;

@@ -4,18 +4,16 @@
 //! bytes, headers, configuration and the current time in, and get typed results out.
 
 pub mod backoff;
-mod byte_words;
 pub mod dead_letter;
 pub mod envelope;
 pub mod event_id;
 pub mod idempotency;
 pub mod intake;
-pub mod json_limits;
-pub mod json_validation;
+pub mod json_body;
 pub mod signature;
 pub mod source;
 pub mod sources;
 
 pub use envelope::{Envelope, QueueMessage};
-pub use intake::{Decision, IntakeRequest, Rejection, RequestBody, decide};
+pub use intake::{Decision, IntakeBody, IntakeRequest, Rejection, RequestBody, decide};
 pub use sources::{ConfigError, SourcesConfig};

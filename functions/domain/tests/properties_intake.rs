@@ -4,7 +4,7 @@
 use hookline_domain::event_id::{EventId, EventIdOrigin, MAX_SENDER_ID_BYTES};
 use hookline_domain::signature::{SignatureError, SigningKey, sign};
 use hookline_domain::source::SourceName;
-use hookline_domain::{Decision, Envelope, IntakeRequest, Rejection, RequestBody, SourcesConfig, decide};
+use hookline_domain::{Decision, Envelope, IntakeBody, IntakeRequest, Rejection, SourcesConfig, decide};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -121,14 +121,14 @@ fn sqs_accepts(c: char) -> bool {
 
 /// Everything an enqueued envelope must satisfy for the request it came from.
 fn check_envelope(
-    envelope: &Envelope<RequestBody<'_>>,
+    envelope: &Envelope<IntakeBody<'_>>,
     source: &str,
     body: &[u8],
     now_ms: i64,
 ) -> Result<(), TestCaseError> {
     let config = config();
     let configured = config.get(source).unwrap();
-    prop_assert_eq!(envelope.body.as_bytes(), body);
+    prop_assert_eq!(envelope.body.as_ref(), body);
     prop_assert_eq!(envelope.source.as_str(), source);
     prop_assert_eq!(envelope.scheme.as_str(), configured.scheme.name());
     let rest = envelope.event_id.strip_prefix(&format!("{source}:"));

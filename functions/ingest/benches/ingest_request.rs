@@ -261,9 +261,10 @@ fn service(sources: &StaticSources) -> Service {
 /// (lambda_runtime 1.5, `src/deserializer.rs`), calls the handler `main` registers, and
 /// serializes the response it posts back. Returns the response's status.
 fn invoke(service: &Service, invocation: &[u8]) -> i64 {
-    let payload: Value = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(invocation))
-        .expect("the runtime hands over JSON");
-    let response = ready(http::handle_event(service, payload)).unwrap();
+    let payload: http::Invocation =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(invocation))
+            .expect("reading an Invocation never fails");
+    let response = ready(http::handle_invocation(service, payload)).unwrap();
     black_box(serde_json::to_vec(&response).unwrap());
     response.status_code
 }

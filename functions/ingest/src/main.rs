@@ -22,9 +22,11 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(sources = loaded.len(), "ingest ready");
 
     let service = IngestService::new(queue, sources, SystemClock, config.metrics_namespace);
-    // The raw event, not lambda_http's `run`: an event lambda_http cannot read gets a 400 from
-    // `handle_event` instead of failing the invocation (which API Gateway turns into a 500).
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| http::handle_event(&service, event.payload)))
-        .await
-        .map_err(|e| anyhow::anyhow!(e))
+    // The runtime deserializes each payload once, into `Invocation`, whose reading never
+    // fails: an event that is not an HTTP API request gets a 400, not a failed invocation.
+    lambda_runtime::run(service_fn(|event: LambdaEvent<http::Invocation>| {
+        http::handle_invocation(&service, event.payload)
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!(e))
 }

@@ -150,7 +150,7 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
             outcome = outcome.label(),
             reason,
             detail,
-            body_bytes = request.body.as_bytes().len(),
+            body_bytes = request.body.len(),
             latency_ms,
             "webhook request"
         );
@@ -211,7 +211,7 @@ mod tests {
         (service.handle(request).await, queue)
     }
 
-    /// Decided by the domain (`hookline_domain::json_limits`); here: answered, never enqueued.
+    /// Decided by the domain (`hookline_domain::json_body`); here: answered, never enqueued.
     #[tokio::test]
     async fn a_signed_json_body_that_is_not_utf8_is_malformed_json_and_not_enqueued() {
         for (source, content_type, body) in [

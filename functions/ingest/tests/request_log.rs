@@ -50,11 +50,11 @@ async fn one_json_line_per_request_without_secrets_or_payloads() {
     let samples = manifest["samples"].as_array().unwrap();
     for sample in samples {
         let text = std::fs::read_to_string(format!("{EVENTS_DIR}/{}", sample["file"].as_str().unwrap())).unwrap();
-        http::handle(&service, lambda_http::request::from_str(&text).unwrap()).await.unwrap();
+        http::handle_invocation(&service, http::Invocation::from_slice(text.as_bytes())).await.unwrap();
     }
     queue.fail(true);
     let text = std::fs::read_to_string(format!("{EVENTS_DIR}/stripe-valid.json")).unwrap();
-    http::handle(&service, lambda_http::request::from_str(&text).unwrap()).await.unwrap();
+    http::handle_invocation(&service, http::Invocation::from_slice(text.as_bytes())).await.unwrap();
 
     let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = output.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();

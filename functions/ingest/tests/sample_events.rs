@@ -7,6 +7,7 @@ use hookline_domain::envelope::attribute;
 use hookline_domain::{Envelope, SourcesConfig};
 use hookline_ingest::{IngestService, http};
 use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::Value;
 
 const MANIFEST: &str = include_str!("../../../events/ingest/manifest.json");
@@ -23,14 +24,21 @@ fn service(queue: &MemoryQueue) -> Service {
     IngestService::new(queue.clone(), StaticSources(Arc::new(config)), FixedClock(now), "HooklineTest")
 }
 
-async fn invoke(service: &Service, file: &str) -> lambda_http::Response<lambda_http::Body> {
-    let text = std::fs::read_to_string(format!("{EVENTS_DIR}/{file}")).unwrap();
-    let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-    http::handle(service, request).await.unwrap()
+/// The sample's bytes as the runtime API would hand them over, through the function's handler.
+async fn invoke(service: &Service, file: &str) -> ApiGatewayV2httpResponse {
+    let payload = std::fs::read(format!("{EVENTS_DIR}/{file}")).unwrap();
+    http::handle_invocation(service, http::Invocation::from_slice(&payload)).await.unwrap()
 }
 
-fn body_json(response: &lambda_http::Response<lambda_http::Body>) -> Value {
-    serde_json::from_slice(response.body().as_ref()).unwrap()
+fn body_text(response: &ApiGatewayV2httpResponse) -> &str {
+    match &response.body {
+        Some(lambda_http::Body::Text(text)) => text,
+        other => panic!("not a text body: {other:?}"),
+    }
+}
+
+fn body_json(response: &ApiGatewayV2httpResponse) -> Value {
+    serde_json::from_str(body_text(response)).unwrap()
 }
 
 #[tokio::test]
@@ -43,8 +51,8 @@ async fn every_sample_gets_its_documented_status_and_only_accepted_ones_are_enqu
         let expected = sample["expect"].as_u64().unwrap() as u16;
         let queue = MemoryQueue::new();
         let response = invoke(&service(&queue), file).await;
-        assert_eq!(response.status().as_u16(), expected, "{file}: {:?}", response.body());
-        assert_eq!(response.headers()["content-type"], "application/json", "{file}");
+        assert_eq!(response.status_code, i64::from(expected), "{file}: {:?}", response.body);
+        assert_eq!(response.headers["content-type"], "application/json", "{file}");
         let body = body_json(&response);
         let messages = queue.messages();
         if expected == 202 {
@@ -73,7 +81,7 @@ async fn the_envelope_keeps_the_body_byte_exact_also_when_api_gateway_base64_enc
     let payload = std::fs::read(format!("{EVENTS_DIR}/payloads/stripe-charge-succeeded.json")).unwrap();
     for file in ["stripe-valid.json", "stripe-valid-base64.json"] {
         let queue = MemoryQueue::new();
-        assert_eq!(invoke(&service(&queue), file).await.status(), 202);
+        assert_eq!(invoke(&service(&queue), file).await.status_code, 202);
         let envelope = Envelope::from_json(&queue.messages()[0].body).unwrap();
         assert_eq!(envelope.body, payload, "{file}");
         assert_eq!(envelope.event_id, "stripe:evt_3PsampleHookline0001");
@@ -91,8 +99,8 @@ async fn all_signature_failures_look_the_same_to_the_sender() {
         "reject-missing-signature.json",
     ] {
         let response = invoke(&service(&MemoryQueue::new()), file).await;
-        assert_eq!(response.status(), 401, "{file}");
-        bodies.push(response.body().as_ref().to_vec());
+        assert_eq!(response.status_code, 401, "{file}");
+        bodies.push(body_text(&response).to_owned());
     }
     bodies.dedup();
     assert_eq!(bodies.len(), 1, "401 bodies differ");
@@ -105,20 +113,20 @@ async fn a_queue_failure_answers_503_with_retry_after_and_never_2xx() {
     let service = service(&queue);
     for file in ["stripe-valid.json", "github-valid.json", "generic-hmac-valid.json"] {
         let response = invoke(&service, file).await;
-        assert_eq!(response.status(), 503, "{file}");
-        assert_eq!(response.headers()["retry-after"], http::RETRY_AFTER_SECONDS.to_string());
+        assert_eq!(response.status_code, 503, "{file}");
+        assert_eq!(response.headers["retry-after"], http::RETRY_AFTER_SECONDS.to_string());
         assert_eq!(body_json(&response), serde_json::json!({"error": "unavailable"}));
     }
     assert!(queue.messages().is_empty());
     queue.fail(false);
-    assert_eq!(invoke(&service, "stripe-valid.json").await.status(), 202);
+    assert_eq!(invoke(&service, "stripe-valid.json").await.status_code, 202);
 }
 
 #[tokio::test]
 async fn wrong_method_answers_with_allow_and_slack_gets_its_challenge() {
     let service = service(&MemoryQueue::new());
     let response = invoke(&service, "reject-wrong-method.json").await;
-    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(response.headers["allow"], "POST");
     let response = invoke(&service, "slack-url-verification.json").await;
     assert_eq!(body_json(&response)["challenge"], "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
 }

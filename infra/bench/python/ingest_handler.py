@@ -100,7 +100,7 @@ def handler(event: dict, context) -> dict:
         return _reply(400, {"error": "malformed_json"})
     event_id = f"{source}:{sender_id or 'sha256:' + hashlib.sha256(body).hexdigest()}"
     envelope = {
-        "version": 1,
+        "version": 2,
         "source": source,
         "event_id": event_id,
         "scheme": config["scheme"],

@@ -1,15 +1,26 @@
-//! `json_validation` decides exactly what intake decided with serde_json: a body is JSON
-//! intake accepts when it is UTF-8, nests at most `MAX_JSON_NESTING_DEPTH` deep and
-//! serde_json reads it with `IgnoredAny`.
+//! `JsonBody::read` accepts exactly what `serde_json::from_slice::<Value>` reads, and keeps
+//! what that `Value` holds: the top-level `id`, `type` and `challenge` strings and the
+//! deepest nesting.
 
-use hookline_domain::json_limits::{MAX_JSON_NESTING_DEPTH, within_limits};
-use hookline_domain::json_validation::is_valid;
+use hookline_domain::json_body::{JsonBody, MAX_JSON_NESTING_DEPTH};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::Value;
 
 fn serde_json_accepts(body: &[u8]) -> bool {
-    within_limits(body) && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+    serde_json::from_slice::<Value>(body).is_ok()
+}
+
+fn is_valid(body: &[u8]) -> bool {
+    JsonBody::is_valid(body)
+}
+
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// Bytes from JSON's alphabet and the places it is strict: structure, escapes, number
@@ -68,6 +79,11 @@ fn jsonish() -> impl Strategy<Value = Vec<u8>> {
     vec(piece, 0..48).prop_map(|pieces| pieces.concat())
 }
 
+/// An object key: often one of the fields intake keeps.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![prop::sample::select(vec!["id", "type", "challenge"]).prop_map(String::from), "\\PC{0,6}"]
+}
+
 /// A JSON value: compact or pretty, with strings holding anything.
 fn json_value() -> impl Strategy<Value = Vec<u8>> {
     let leaf = prop_oneof![
@@ -80,7 +96,7 @@ fn json_value() -> impl Strategy<Value = Vec<u8>> {
     let value = leaf.prop_recursive(5, 48, 6, |inner| {
         prop_oneof![
             vec(inner.clone(), 0..6).prop_map(Value::Array),
-            vec(("\\PC{0,6}", inner), 0..6).prop_map(|members| Value::Object(members.into_iter().collect())),
+            vec((key(), inner), 0..6).prop_map(|members| Value::Object(members.into_iter().collect())),
         ]
     });
     (value, any::<bool>()).prop_map(|(value, pretty)| {
@@ -116,9 +132,25 @@ proptest! {
         prop_assert_eq!(is_valid(&body), serde_json_accepts(&body), "{:?}", String::from_utf8_lossy(&body));
     }
 
+    /// Generated objects have no repeated keys, so each field is the `Value`'s.
     #[test]
-    fn accepts_every_json_value(body in json_value()) {
-        prop_assert!(is_valid(&body), "{:?}", String::from_utf8_lossy(&body));
+    fn reads_every_json_value_as_serde_json_does(body in json_value(), field in prop::sample::select(vec!["id", "type", "challenge"])) {
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        let read = JsonBody::read(&body);
+        prop_assert!(read.is_some(), "{:?}", String::from_utf8_lossy(&body));
+        let read = read.unwrap();
+        prop_assert_eq!(read.depth, depth(&value));
+        let kept = match field { "id" => &read.id, "type" => &read.kind, _ => &read.challenge };
+        prop_assert_eq!(kept.as_deref(), value.get(field).and_then(Value::as_str));
+    }
+
+    /// A body with the three fields as strings at the top level, among others.
+    #[test]
+    fn keeps_the_top_level_fields(id in "\\PC{0,12}", kind in "\\PC{0,12}", rest in json_value()) {
+        let rest: Value = serde_json::from_slice(&rest).unwrap();
+        let body = serde_json::json!({"data": {"id": "inner"}, "id": id, "rest": rest, "type": kind, "challenge": 7});
+        let read = JsonBody::read(body.to_string().as_bytes()).unwrap();
+        prop_assert_eq!((read.id, read.kind, read.challenge), (Some(id), Some(kind), None));
     }
 
     #[test]
