@@ -17,11 +17,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-INGEST = "ingest"
+INVOCATION = "invocation"
 PROCESSOR = "processor_with_5ms_store"
-OVERHEAD_TARGET_US = 10.0
-RATIO_TARGET = 2.0
+# Hookline's path per invocation, from the runtime API's bytes to the message handed to the
+# queue, against an HMAC-SHA256 of the same body.
+OVERHEAD_TARGET_US = 15.0
+RATIO_TARGET = 3.0
 BATCH_TARGET = 1.5
+JSON_BODIES = (("json_pretty", "pretty JSON"), ("json_compact", "compact JSON"))
+SIZES = (("1KiB", "1 KiB"), ("64KiB", "64 KiB"), ("1MiB", "1 MiB"))
+BINARY = ("binary_base64", "64KiB", "binary via base64, 64 KiB")
 
 
 class MissingEstimate(Exception):
@@ -33,7 +38,8 @@ class Row:
     name: str
     measured: str
     target: str
-    passed: bool
+    # None for a detail row: reported, no target.
+    passed: bool | None
 
 
 def mean_ns(root: Path, bench: str, since: float | None) -> float:
@@ -58,27 +64,29 @@ def rows(root: Path, since: float | None) -> list[Row]:
         return mean_ns(root, bench, since)
 
     table = []
-    handle, hmac = get(f"{INGEST}/handle/1KiB"), get(f"{INGEST}/hmac/1KiB")
-    overhead_us = (handle - hmac) / 1e3
-    table.append(
-        Row(
-            "ingest / HMAC, 1 KiB",
-            f"{handle / hmac:.2f}x  ({fmt_time(handle)} vs {fmt_time(hmac)}; +{overhead_us:.2f} µs)",
-            f"overhead <= {OVERHEAD_TARGET_US:g} µs",
-            overhead_us <= OVERHEAD_TARGET_US,
-        )
-    )
-    for label, size in (("64KiB", "64 KiB"), ("1MiB", "1 MiB")):
-        handle, hmac = get(f"{INGEST}/handle/{label}"), get(f"{INGEST}/hmac/{label}")
-        ratio = handle / hmac
-        table.append(
-            Row(
-                f"ingest / HMAC, {size}",
-                f"{ratio:.2f}x  ({fmt_time(handle)} vs {fmt_time(hmac)})",
-                f"<= {RATIO_TARGET:g}x",
-                ratio <= RATIO_TARGET,
-            )
-        )
+
+    def ratio_row(kind: str, size: str, label: str) -> Row:
+        path, hmac = get(f"{INVOCATION}/path_{kind}/{size}"), get(f"{INVOCATION}/hmac_{kind}/{size}")
+        measured = f"{path / hmac:.2f}x  ({fmt_time(path)} vs {fmt_time(hmac)})"
+        if size == "1KiB":
+            overhead_us = (path - hmac) / 1e3
+            return Row(f"invocation / HMAC, {label}", measured + f"; +{overhead_us:.2f} µs",
+                       f"overhead <= {OVERHEAD_TARGET_US:g} µs", overhead_us <= OVERHEAD_TARGET_US)
+        return Row(f"invocation / HMAC, {label}", measured, f"<= {RATIO_TARGET:g}x", path / hmac <= RATIO_TARGET)
+
+    for kind, kind_label in JSON_BODIES:
+        for size, size_label in SIZES:
+            table.append(ratio_row(kind, size, f"{kind_label}, {size_label}"))
+    table.append(ratio_row(*BINARY))
+    # Detail: the runtime's one read of the payload into `ApiGatewayV2httpRequest`, inside the path.
+    for kind, size, label in [*((k, s, f"{kl}, {sl}") for k, kl in JSON_BODIES for s, sl in SIZES), BINARY]:
+        read, hmac = get(f"{INVOCATION}/runtime_read_{kind}/{size}"), get(f"{INVOCATION}/hmac_{kind}/{size}")
+        table.append(Row(f"  detail: runtime's read of the event, {label}", f"{fmt_time(read)} ({read / hmac:.2f}x the HMAC)", "-", None))
+    # Detail: what the SQS client does with the message in-process (serialization, SigV4),
+    # which is not Hookline's to tune.
+    for kind, size, label in [*((k, s, f"{kl}, {sl}") for k, kl in JSON_BODIES for s, sl in SIZES), BINARY]:
+        send, hmac = get(f"sqs_client/send_{kind}/{size}"), get(f"{INVOCATION}/hmac_{kind}/{size}")
+        table.append(Row(f"  detail: SQS client, {label}", f"{fmt_time(send)} ({send / hmac:.2f}x the HMAC)", "-", None))
     ten, one = get(f"{PROCESSOR}/batch_of_10"), get(f"{PROCESSOR}/one_message")
     ratio = ten / one
     table.append(
@@ -94,7 +102,8 @@ def rows(root: Path, since: float | None) -> list[Row]:
 
 def render(table: list[Row]) -> str:
     header = ("benchmark", "measured (mean)", "target", "result")
-    cells = [header] + [(r.name, r.measured, r.target, "PASS" if r.passed else "MISS") for r in table]
+    result = {True: "PASS", False: "MISS", None: "detail"}
+    cells = [header] + [(r.name, r.measured, r.target, result[r.passed]) for r in table]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     line = lambda row: "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |"  # noqa: E731
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"micro_table: {error}", file=sys.stderr)
         return 2
     print(render(table))
-    if args.strict and not all(r.passed for r in table):
+    if args.strict and any(r.passed is False for r in table):
         return 1
     return 0
 

@@ -70,6 +70,11 @@ COLD_START_TARGET_MS = 20.0
 COLD_START_RATIO_TARGET = 10.0
 COLD_BATCH_OF_3_REPS = 5
 PEAK_RSS_TARGET_MB = 32.0
+MIB = 1024 * 1024
+# The largest body a source can accept (functions/domain: MAX_BODY_BYTES): its base64 and the
+# envelope's reserve fit one SQS message.
+MAX_BODY_BYTES = (MIB - 64 * 1024) // 4 * 3
+BULK_SOURCE = {"scheme": "stripe", "secrets": ["whsec_bench_bulk_bodies"], "max_body_bytes": MAX_BODY_BYTES}
 BINARY_SIZE_TARGET_MB = 6.0
 DYNAMODB_PER_MESSAGE_TARGET = 2.0
 
@@ -471,6 +476,7 @@ class Events:
         self.stripe_payload = json.loads(self.ingest_sample["body"])
         sources = json.loads((ROOT / "infra/local/sources.json").read_text())["sources"]
         self.stripe_secret = sources["stripe"]["secrets"][0].encode()
+        self.bulk_secret = BULK_SOURCE["secrets"][0].encode()
         self.batch_sample = json.loads((ROOT / "events/processor/good-batch.json").read_text())
         self.counter = 0
 
@@ -496,6 +502,23 @@ class Events:
         event["requestContext"]["requestId"] = f"bench-{event_id}"
         event["requestContext"]["timeEpoch"] = int(time.time() * 1000)
         return event, f"stripe:{event_id}"
+
+    def large_ingest_event(self, tag: str, size: int) -> dict:
+        """An event carrying a pretty-printed JSON body of `size` bytes for the `bulk` source."""
+        event, _ = self.ingest_event(tag)
+        body = json.loads(event["body"])
+        body["padding"] = ""
+        text = json.dumps(body, indent=2) + "\n"
+        body["padding"] = "x" * (size - len(text.encode()))
+        raw = (json.dumps(body, indent=2) + "\n").encode()
+        assert len(raw) == size, (len(raw), size)
+        t = str(int(time.time()))
+        signature = hmac.new(self.bulk_secret, t.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        event["body"] = raw.decode()
+        event["headers"]["stripe-signature"] = f"t={t},v1={signature}"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/webhooks/bulk"
+        event["pathParameters"] = {"source": "bulk"}
+        return event
 
     def envelope(self, event_id: str) -> str:
         body = self.stripe_body(event_id).decode()
@@ -638,7 +661,7 @@ class Bench:
                 "--env-file",
                 str(env_file),
                 "--secret-value",
-                "SourcesSecret=infra/local/sources.json",
+                f"SourcesSecret={self.sources_file()}",
             ],
             env=provision_env,
             cwd=ROOT,
@@ -778,8 +801,18 @@ class Bench:
 
     # ---- b. peak RSS under load ----------------------------------------------------------
 
-    def load(self, name: str, events: int) -> dict:
-        """`events` webhooks back to back through one process; its peak RSS at the end."""
+    def sources_file(self) -> Path:
+        """The local sources document and `bulk`, a source taking the largest bodies any can."""
+        document = json.loads((ROOT / "infra/local/sources.json").read_text())
+        document["sources"]["bulk"] = BULK_SOURCE
+        path = self.run_dir / "bench-sources.json"
+        path.write_text(json.dumps(document))
+        return path
+
+    def load(self, name: str, events: int, large: bool = False) -> dict:
+        """`events` webhooks back to back through one process; its peak RSS at the end. With
+        `large`, ingest gets bodies of the largest size a source accepts (202) and of 1 MiB,
+        which no source accepts (413 once the event is read), in turn."""
         api = self.apis[name]
         base = name.removeprefix("py-")
         api.reset()
@@ -792,10 +825,14 @@ class Bench:
             invocations = 0
             while handled < events:
                 if base == "ingest":
-                    event, _ = self.events.ingest_event("load")
+                    if large:
+                        size, expected = [(MAX_BODY_BYTES, 202), (MIB, 413)][handled % 2]
+                        event = self.events.large_ingest_event("large", size)
+                    else:
+                        (event, _), expected = self.events.ingest_event("load"), 202
                     result = api.invoke(event, process).json()
-                    if result.get("statusCode") != 202:
-                        raise BenchError(f"{name}: load answer {result}")
+                    if result.get("statusCode") != expected:
+                        raise BenchError(f"{name}: load answer {result.get('statusCode')}, expected {expected}")
                     handled += 1
                 else:
                     size = min(10, events - handled)
@@ -1140,6 +1177,9 @@ class Bench:
             events = self.args.load_events if name == "ingest" else self.args.sqs_load_events
             loads[name] = self.load(name, events)
             log(f"   {name}: peak RSS {loads[name]['peak_rss_mb']:.1f} MiB, {loads[name]['events'] / loads[name]['seconds']:.0f} webhooks/s")
+            if name == "ingest":
+                loads["ingest-large"] = self.load("ingest", self.args.large_load_events, large=True)
+                log(f"   ingest, {MAX_BODY_BYTES // 1024} KiB and 1 MiB bodies: peak RSS {loads['ingest-large']['peak_rss_mb']:.1f} MiB")
             if self.args.py_load_events:
                 loads["py-" + name] = self.load("py-" + name, self.args.py_load_events)
                 log(f"   py-{name}: peak RSS {loads['py-' + name]['peak_rss_mb']:.1f} MiB")
@@ -1181,12 +1221,12 @@ class Bench:
                     "PASS" if ok else "MISS",
                 )
             )
-        for name in FUNCTIONS if "load" in r else ():
+        for name in [*FUNCTIONS, "ingest-large"] if "load" in r else ():
             load = r["load"][name]
             py = r["load"].get("py-" + name)
             rows.append(
                 Row(
-                    f"b. peak RSS {name} ({load['events']} webhooks)",
+                    f"b. peak RSS {name} ({load['events']} webhooks{', 720 KiB and 1 MiB bodies' if name == 'ingest-large' else ''})",
                     f"{load['peak_rss_mb']:.1f} MiB",
                     f"py {py['peak_rss_mb']:.0f} MiB" if py else "-",
                     f"{py['peak_rss_mb'] / load['peak_rss_mb']:.1f}x less" if py else "-",
@@ -1364,6 +1404,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--load-events", type=int, default=int(env("BENCH_LOAD_EVENTS", "2000")))
     p.add_argument("--sqs-load-events", type=int, default=int(env("BENCH_SQS_LOAD_EVENTS", "500")),
                    help="webhooks for processor and reprocess in part b (batches of 10)")
+    p.add_argument("--large-load-events", type=int, default=int(env("BENCH_LARGE_LOAD_EVENTS", "100")),
+                   help="ingest webhooks with the largest accepted body and 1 MiB, in turn")
     p.add_argument("--py-load-events", type=int, default=int(env("BENCH_PY_LOAD_EVENTS", "200")))
     p.add_argument("--e2e-webhooks", type=int, default=int(env("BENCH_E2E_WEBHOOKS", "300")))
     p.add_argument("--count-webhooks", type=int, default=int(env("BENCH_COUNT_WEBHOOKS", "200")))

@@ -65,6 +65,12 @@ pub trait EnvelopeBody: AsRef<[u8]> {
     fn known_text(&self) -> Option<&str> {
         None
     }
+
+    /// The body's standard base64 (padded, canonical), when it arrived so: written as it is
+    /// instead of encoding the bytes again.
+    fn known_base64(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl EnvelopeBody for Vec<u8> {}
@@ -238,7 +244,10 @@ impl<B: EnvelopeBody> Envelope<B> {
         }
         let mut json = head;
         json.push_str(r#""base64","body":""#);
-        STANDARD.encode_string(body, &mut json);
+        match self.body.known_base64() {
+            Some(base64) => json.push_str(base64),
+            None => STANDARD.encode_string(body, &mut json),
+        }
         json.push_str(r#""}"#);
         json
     }

@@ -181,6 +181,18 @@ proptest! {
         prop_assert_eq!(Envelope::from_json(&as_text.to_json()), Ok(as_bytes.into_owned()));
     }
 
+    /// A body that arrived as base64 is written as the same bytes would be: its own base64 text,
+    /// where that is the encoding chosen, is what encoding the bytes writes.
+    #[test]
+    fn a_body_known_as_base64_is_written_as_its_bytes_would_be(body in any_body()) {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
+        let as_base64 = minimal_envelope(IntakeBody::Decoded { bytes: body.clone(), base64: &encoded });
+        let as_bytes = minimal_envelope(IntakeBody::Bytes(body.as_slice().into()));
+        prop_assert_eq!(as_base64.to_json(), as_bytes.to_json());
+        prop_assert_eq!(Envelope::from_json(&as_base64.to_json()), Ok(as_bytes.into_owned()));
+    }
+
     /// `from_json` of any text returns: a typed error, or an envelope that then round-trips.
     #[test]
     fn from_json_of_arbitrary_text_never_panics(text in prop_oneof![any_text(200), "[{}\\[\\]\":,0-9a-z_ ]{0,200}"]) {

@@ -3,7 +3,7 @@
 //! an HMAC-SHA256 of the body. Run with `cargo bench -p hookline-ingest` (or `make bench`,
 //! which prints the ratios against their targets).
 //!
-//! * `invocation/{body}/{size}`, the headline: [`invoke`] on the raw bytes of an API Gateway
+//! * `invocation/path/{body}/{size}`, the headline: [`invoke`] on the raw bytes of an API Gateway
 //!   HTTP API (payload 2.0) event, which is what the function's `main` does for each
 //!   invocation: the runtime's deserialization of the payload, `http::handle_invocation`
 //!   through a real `IngestService` over `MemoryQueue`, `StaticSources` and `FixedClock` with
@@ -11,7 +11,10 @@
 //!   runs), and the runtime's serialization of the response. Bodies: a Stripe-like event
 //!   pretty-printed (as Stripe sends them) and compact, signed with the Stripe scheme, and one
 //!   binary body that API Gateway hands over base64-encoded.
-//! * `invocation_hmac/{body}/{size}`: HMAC-SHA256 (hmac + sha2) of the same body bytes.
+//! * `invocation/hmac/{body}/{size}`: HMAC-SHA256 (hmac + sha2) of the same body bytes.
+//! * `invocation/runtime_read/{body}/{size}`: the runtime's deserialization of the payload
+//!   alone, a detail row: the share of the path that the one parse into
+//!   `ApiGatewayV2httpRequest` costs (unescaping the body's JSON string is most of it).
 //! * `sqs_client/{body}/{size}`: what the SQS client then does with the message in-process
 //!   (`SqsQueue::send`: serialization, SigV4 signing, parsing the answer) over a connector
 //!   that answers at once. Reported, not Hookline's to tune.
@@ -261,12 +264,16 @@ fn service(sources: &StaticSources) -> Service {
 /// (lambda_runtime 1.5, `src/deserializer.rs`), calls the handler `main` registers, and
 /// serializes the response it posts back. Returns the response's status.
 fn invoke(service: &Service, invocation: &[u8]) -> i64 {
-    let payload: http::Invocation =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(invocation))
-            .expect("reading an Invocation never fails");
+    let payload = runtime_read(invocation);
     let response = ready(http::handle_invocation(service, payload)).unwrap();
     black_box(serde_json::to_vec(&response).unwrap());
     response.status_code
+}
+
+/// The payload as `lambda_runtime` deserializes it (see [`invoke`]).
+fn runtime_read(invocation: &[u8]) -> http::Invocation {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(invocation))
+        .expect("reading an Invocation never fails")
 }
 
 /// Time of `iterations` invocations. The queue is replaced (so it never holds more than a few
@@ -368,6 +375,7 @@ fn bench_invocation(c: &mut Criterion, sources: &StaticSources, cases: &[Case]) 
             b.iter_custom(|iterations| time_invocations(sources, &case.event, case.size, iterations))
         });
         group.bench_function(case.id("hmac"), |b| b.iter(|| raw_hmac(black_box(&case.body))));
+        group.bench_function(case.id("runtime_read"), |b| b.iter(|| runtime_read(black_box(&case.event))));
     }
     group.finish();
 }

@@ -43,7 +43,9 @@ impl<'a> RequestBody<'a> {
         Some(match self {
             RequestBody::Text(text) => IntakeBody::Text(text),
             RequestBody::Bytes(bytes) => IntakeBody::Bytes(Cow::Borrowed(bytes)),
-            RequestBody::Base64(encoded) => IntakeBody::Bytes(Cow::Owned(STANDARD.decode(encoded).ok()?)),
+            RequestBody::Base64(encoded) => {
+                IntakeBody::Decoded { bytes: STANDARD.decode(encoded).ok()?, base64: encoded }
+            }
         })
     }
 }
@@ -66,6 +68,12 @@ impl<'a> From<&'a [u8]> for RequestBody<'a> {
 pub enum IntakeBody<'a> {
     Text(&'a str),
     Bytes(Cow<'a, [u8]>),
+    /// Decoded from `base64`, which is therefore canonical standard base64 (the engine refuses
+    /// any other): exactly what encoding `bytes` again would write.
+    Decoded {
+        bytes: Vec<u8>,
+        base64: &'a str,
+    },
 }
 
 /// Equal when the bytes are: text is only what the bytes are known to be.
@@ -82,6 +90,7 @@ impl AsRef<[u8]> for IntakeBody<'_> {
         match self {
             IntakeBody::Text(text) => text.as_bytes(),
             IntakeBody::Bytes(bytes) => bytes,
+            IntakeBody::Decoded { bytes, .. } => bytes,
         }
     }
 }
@@ -90,7 +99,14 @@ impl EnvelopeBody for IntakeBody<'_> {
     fn known_text(&self) -> Option<&str> {
         match self {
             IntakeBody::Text(text) => Some(text),
-            IntakeBody::Bytes(_) => None,
+            IntakeBody::Bytes(_) | IntakeBody::Decoded { .. } => None,
+        }
+    }
+
+    fn known_base64(&self) -> Option<&str> {
+        match self {
+            IntakeBody::Decoded { base64, .. } => Some(base64),
+            IntakeBody::Text(_) | IntakeBody::Bytes(_) => None,
         }
     }
 }
@@ -109,7 +125,10 @@ mod tests {
             assert_eq!(body.decoded().unwrap().as_ref(), bytes.as_slice());
         }
         assert!(RequestBody::Base64("not base64 at all!").decoded().is_none());
+        // Only canonical base64 decodes, so the text given is what encoding the bytes writes.
         assert!(RequestBody::Base64("e30").decoded().is_none(), "unpadded");
+        assert!(RequestBody::Base64("e31=").decoded().is_none(), "trailing bits set");
+        assert!(RequestBody::Base64("e3==").decoded().is_none(), "padding where a character belongs");
         // Not base64, so the size is an estimate, never more than the decoded bytes could be.
         assert!(RequestBody::Base64("abcde").len() <= 4);
     }
