@@ -51,6 +51,8 @@ const REQUIRED_CASES: &[&str] = &[
     "json-deep-nesting-in-object",
     "json-many-keys-wrong-secret",
     "json-huge-number",
+    "json-huge-number-nested",
+    "json-lone-surrogate-escape",
     "json-long-string-wrong-secret",
     "non-utf8-json-source",
     "empty-body",
