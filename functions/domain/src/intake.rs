@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, Method};
 
-use crate::envelope::{Envelope, MAX_FORWARDED_HEADER_BYTES, embeds_as_json};
+use crate::envelope::{Envelope, EnvelopeBody, MAX_FORWARDED_HEADER_BYTES, embeds_as_json};
 use crate::event_id::{EventId, EventIdOrigin};
 use crate::json_body::JsonBody;
 use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
@@ -138,7 +138,13 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         return Err(Rejection::UnsupportedContentType);
     }
     let json = match content_type.map(media_type) {
-        Some(media) if is_json_media_type(media) => Some(JsonBody::read(body).ok_or(Rejection::MalformedJson)?),
+        Some(media) if is_json_media_type(media) => {
+            let read = match decoded.known_text() {
+                Some(text) => JsonBody::read_text(text),
+                None => JsonBody::read(body),
+            };
+            Some(read.ok_or(Rejection::MalformedJson)?)
+        }
         _ => None,
     };
 

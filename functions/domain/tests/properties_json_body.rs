@@ -11,8 +11,13 @@ fn serde_json_accepts(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body).is_ok()
 }
 
+/// Whether the body reads, and reads the same as bytes and (where it is UTF-8) as text.
 fn is_valid(body: &[u8]) -> bool {
-    JsonBody::is_valid(body)
+    let read = JsonBody::read(body);
+    if let Ok(text) = std::str::from_utf8(body) {
+        assert_eq!(JsonBody::read_text(text), read, "{text:?}");
+    }
+    read.is_some()
 }
 
 fn depth(value: &Value) -> usize {
