@@ -1,9 +1,10 @@
 //! The intake decision: given a request for one source, accept it (as an envelope to
 //! enqueue), answer a sender's handshake, or reject it with a reason.
 //!
-//! Checks run cheapest and least revealing first: method, source, sizes, then the
-//! signature, and only then anything that reads the body, so an unauthenticated caller
-//! learns nothing about what a valid request looks like beyond "401".
+//! Checks run cheapest and least revealing first: method, source, sizes (a base64 body's
+//! from its encoded length), forwarded headers, then the body is decoded if it came as base64,
+//! then the signature, and only then anything that reads the body, so an unauthenticated
+//! caller costs little and learns nothing about what a valid request looks like beyond "401".
 
 use std::collections::BTreeMap;
 

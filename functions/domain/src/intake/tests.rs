@@ -289,3 +289,34 @@ fn received_at_is_written_as_format_wrote_it() {
         assert_eq!(rfc3339_millis(unix_millis), reference(unix_millis), "{unix_millis}");
     }
 }
+
+/// A base64 body is decoded only once the source is known and its size is within the limit,
+/// judged from the encoded length: garbage flagged as base64 gets the cheap answers first.
+#[test]
+fn a_base64_body_is_decoded_only_after_the_source_and_size_checks() {
+    let decide_base64 = |source: &str, encoded: &str, headers: &HeaderMap| {
+        let request = IntakeRequest {
+            method: &Method::POST,
+            source,
+            headers,
+            body: RequestBody::Base64(encoded),
+            now_unix_millis: NOW_MS,
+        };
+        decide(&config(), &request).map(|_| ())
+    };
+    let none = HeaderMap::new();
+    let garbage = "!".repeat(1000);
+    assert_eq!(decide_base64("nope", &garbage, &none), Err(Rejection::UnknownSource));
+    let limit = config().get("partner").unwrap().max_body_bytes;
+    let oversized = "!".repeat(limit / 3 * 4 + 8);
+    assert!(matches!(decide_base64("partner", &oversized, &none), Err(Rejection::BodyTooLarge { .. })));
+    assert_eq!(decide_base64("partner", &garbage, &none), Err(Rejection::BodyNotBase64));
+    // Just at the limit, in valid base64: decoded and verified like any body.
+    let body = vec![b'a'; limit];
+    let headers = signed("partner", &body, "application/json");
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
+    assert_eq!(decide_base64("partner", &encoded, &headers), Err(Rejection::MalformedJson));
+    let one_more = base64::engine::general_purpose::STANDARD.encode(vec![b'a'; limit + 1]);
+    assert!(matches!(decide_base64("partner", &one_more, &headers), Err(Rejection::BodyTooLarge { .. })));
+}
