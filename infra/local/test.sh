@@ -19,6 +19,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "build (workspace, all targets)"
 cargo build --workspace --all-targets --locked
 
+step "lint: rustfmt and clippy, warnings as errors (make lint)"
+make --no-print-directory lint
+
 # Deployability: the template passes SAM's own validation, and the functions build as Lambda
 # runs them (release, cargo lambda, arm64 when the target is installed, else x86-64).
 step "sam validate --lint"

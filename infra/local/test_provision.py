@@ -368,7 +368,6 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_REPLAY_BUDGET": "3",
                 "HOOKLINE_REPLAY_BASE_SECONDS": "30",
                 "HOOKLINE_REPLAY_CAP_SECONDS": "900",
-                "RUST_LOG": "info",
                 "SSL_CERT_FILE": "/etc/pki/tls/certs/ca-bundle.crt",
                 "MALLOC_MMAP_THRESHOLD_": "8388608",
                 "MALLOC_TRIM_THRESHOLD_": "16777216",
@@ -531,7 +530,7 @@ class TemplateStaticTest(unittest.TestCase):
         fn = self.template["Globals"]["Function"]
         self.assertEqual(fn["Runtime"], "provided.al2023")
         self.assertEqual(fn["Architectures"], [{"Ref": "Architecture"}])
-        self.assertEqual(fn["LoggingConfig"], {"LogFormat": "JSON"})
+        self.assertEqual(fn["LoggingConfig"], {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"})
         ingest = self.resources["IngestFunction"]
         self.assertEqual(ingest["Metadata"], {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "ingest"}})
         event = ingest["Properties"]["Events"]["Webhook"]
@@ -781,7 +780,7 @@ class LeastPrivilegeTest(unittest.TestCase):
         }
         self.assertEqual(
             names["IngestFunction"],
-            {"HOOKLINE_QUEUE_URL", "HOOKLINE_SOURCES_SECRET_ID", "HOOKLINE_SOURCES_TTL_SECONDS", "RUST_LOG"},
+            {"HOOKLINE_QUEUE_URL", "HOOKLINE_SOURCES_SECRET_ID", "HOOKLINE_SOURCES_TTL_SECONDS"},
         )
         self.assertIn("HOOKLINE_EVENTS_TABLE", names["ProcessorFunction"])
         self.assertIn("HOOKLINE_LEDGER_TABLE", names["ReprocessFunction"])

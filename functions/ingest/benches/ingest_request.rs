@@ -7,7 +7,7 @@
 //!   HTTP API (payload 2.0) event, which is what the function's `main` does for each
 //!   invocation: the runtime's deserialization of the payload, `http::handle_invocation`
 //!   through a real `IngestService` over `MemoryQueue`, `StaticSources` and `FixedClock` with
-//!   production logging (`init_json_logging`; stdout goes to /dev/null while the timed loop
+//!   production logging (`init_logging`; stdout goes to /dev/null while the timed loop
 //!   runs), and the runtime's serialization of the response. Bodies: a Stripe-like event
 //!   pretty-printed (as Stripe sends them) and compact, signed with the Stripe scheme, and one
 //!   binary body that API Gateway hands over base64-encoded.
@@ -436,7 +436,7 @@ fn profile(spec: &str) {
 }
 
 fn main() {
-    hookline_observability::init_json_logging();
+    hookline_observability::init_logging();
     if let Ok(spec) = std::env::var("HOOKLINE_PROFILE") {
         return profile(&spec);
     }

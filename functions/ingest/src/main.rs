@@ -4,13 +4,13 @@
 use anyhow::Context;
 use hookline_aws::{SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, lambda_sdk_config};
 use hookline_ingest::{IngestConfig, IngestService, http};
-use hookline_observability::init_json_logging;
+use hookline_observability::init_logging;
 use hookline_ports::{RefreshingSources, SourcesProvider, SystemClock};
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_json_logging();
+    init_logging();
     let config = IngestConfig::from_env().context("ingest configuration")?;
     let sdk = lambda_sdk_config(SdkTimeouts::default()).context("AWS configuration")?;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_url);

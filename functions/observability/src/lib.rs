@@ -4,4 +4,4 @@ pub mod emf;
 pub mod logging;
 
 pub use emf::{MetricLine, Unit};
-pub use logging::init_json_logging;
+pub use logging::{LogSettings, init_logging};

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config};
-use hookline_observability::init_json_logging;
+use hookline_observability::init_logging;
 use hookline_ports::{Clock, SystemClock};
 use hookline_processor::deadline::effective_deadline;
 use hookline_processor::fault_injection::FaultInjection;
@@ -14,7 +14,7 @@ use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_json_logging();
+    init_logging();
     let config = ProcessorConfig::from_env().context("processor configuration")?;
     let sdk = lambda_sdk_config(SdkTimeouts::default()).context("AWS configuration")?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config};
-use hookline_observability::init_json_logging;
+use hookline_observability::init_logging;
 use hookline_ports::{Clock, SystemClock};
 use hookline_processor::sqs_event::{batch_response, inbound_records};
 use hookline_reprocess::metrics::batch_metrics;
@@ -13,7 +13,7 @@ use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_json_logging();
+    init_logging();
     let config = ReprocessConfig::from_env().context("reprocess configuration")?;
     let sdk = lambda_sdk_config(SdkTimeouts::default()).context("AWS configuration")?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
