@@ -255,50 +255,17 @@ fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<St
     Ok(forwarded)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, UTC. Written digit by digit: through `format!` it took a
-/// tenth of the instructions intake spends on a small request besides the HMAC.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: RFC 3339, UTC, millisecond precision.
 fn rfc3339_millis(unix_millis: i64) -> String {
-    let at = utc_instant(unix_millis);
-    let Ok(year @ 0..=9999) = u32::try_from(at.year()) else {
-        return rfc3339_millis_formatted(at);
-    };
-    let fields = [
-        (year, 4, '-'),
-        (u32::from(u8::from(at.month())), 2, '-'),
-        (u32::from(at.day()), 2, 'T'),
-        (u32::from(at.hour()), 2, ':'),
-        (u32::from(at.minute()), 2, ':'),
-        (u32::from(at.second()), 2, '.'),
-        (u32::from(at.millisecond()), 3, 'Z'),
-    ];
-    let mut text = String::with_capacity("2026-11-28T12:00:00.000Z".len());
-    for (value, width, separator) in fields {
-        for place in (0..width).rev() {
-            text.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
-        }
-        text.push(separator);
-    }
-    text
+    const RECEIVED_AT: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    utc_instant(unix_millis).format(RECEIVED_AT).expect("every instant `time` represents has these components")
 }
 
 /// The instant `unix_millis` in UTC, or the Unix epoch when `time` cannot represent it.
 fn utc_instant(unix_millis: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-/// [`rfc3339_millis`]'s text through `format!`: for the years whose width is not four digits.
-fn rfc3339_millis_formatted(at: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
 }
 
 mod request_body;
