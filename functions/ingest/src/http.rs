@@ -27,8 +27,22 @@ pub const RETRY_AFTER_SECONDS: u32 = 10;
 /// `serde_json::Deserializer::from_slice` and does not check for trailing bytes, so a
 /// payload that stops reading as an event part-way is kept as `None` and nothing else is
 /// read of it.
-#[derive(Debug)]
 pub struct Invocation(pub Option<ApiGatewayV2httpRequest>);
+
+/// Names the request, never its headers or body (signatures, payloads).
+impl std::fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(event) => f
+                .debug_struct("Invocation")
+                .field("method", &event.request_context.http.method)
+                .field("raw_path", &event.raw_path)
+                .field("request_id", &event.request_context.request_id)
+                .finish_non_exhaustive(),
+            None => f.write_str("Invocation(unreadable)"),
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Invocation {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -287,6 +301,15 @@ mod tests {
         let response = handle_invocation(&service(&queue), invocation).await.unwrap();
         assert_eq!(response.status_code, 405);
         assert_eq!(response.headers["allow"], "POST");
+    }
+
+    #[test]
+    fn debug_shows_no_headers_or_body() {
+        let payload = event(json!({"stripe-signature": "t=1,v1=secret-ish"}), "{\"card\":\"4242\"}", false);
+        let shown = format!("{:?}", Invocation::from_slice(payload.to_string().as_bytes()));
+        assert!(shown.contains("/webhooks/stripe"), "{shown}");
+        assert!(!shown.contains("secret-ish") && !shown.contains("4242"), "{shown}");
+        assert_eq!(format!("{:?}", Invocation::from_slice(b"[")), "Invocation(unreadable)");
     }
 
     #[test]
