@@ -43,7 +43,9 @@ enum DlqCommand {
 }
 
 pub fn run(args: DlqArgs) -> anyhow::Result<()> {
-    let table = args.ledger_table.context("give --ledger-table or set HOOKLINE_LEDGER_TABLE")?;
+    let table = args.ledger_table.context(
+        "give --ledger-table or set HOOKLINE_LEDGER_TABLE (`make dev` writes it to .hookline/local.env, which hookline reads when run inside the project)",
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let sdk = load_sdk_config(SdkTimeouts::default()).await;

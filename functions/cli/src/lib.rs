@@ -3,6 +3,7 @@
 pub mod apigw_event;
 pub mod dead_letters;
 pub mod dlq;
+pub mod local_env;
 pub mod redrive;
 pub mod samples;
 pub mod signer;

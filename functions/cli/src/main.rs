@@ -2,12 +2,13 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hookline_cli::apigw_event::{HttpRequest, http_api_event};
-use hookline_cli::samples;
 use hookline_cli::signer::{SignRequest, signed_headers};
+use hookline_cli::{local_env, samples};
 use hookline_domain::SourcesConfig;
 
 #[derive(Parser)]
@@ -86,8 +87,36 @@ struct SamplesArgs {
     repo_root: PathBuf,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    load_local_settings();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, the causes joined by ": "; no backtrace, whatever RUST_BACKTRACE says.
+            eprintln!("hookline: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Applies the local stack's settings (`.hookline/local.env`) when the working directory is
+/// inside a project that has them: variables already set, and flags, still win.
+fn load_local_settings() {
+    let Some(path) = std::env::current_dir().ok().and_then(|dir| local_env::find(&dir)) else { return };
+    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    let applied = local_env::missing(local_env::parse(&text), |name| std::env::var_os(name).is_some());
+    for (name, value) in &applied {
+        // SAFETY: the first thing `main` does, while this is the process's only thread (the
+        // commands build their tokio runtimes later), so nothing reads the environment at once.
+        unsafe { std::env::set_var(name, value) };
+    }
+    if let Some((_, endpoint)) = applied.iter().find(|(name, _)| name == "AWS_ENDPOINT_URL") {
+        eprintln!("hookline: the local stack's settings from {} (AWS endpoint {endpoint})", path.display());
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Sign(args) => sign(args),
         Command::Samples(args) => {
             let signed_at = args.now.then(now_unix);

@@ -265,8 +265,11 @@ impl Envelope {
             BodyEncoding::Base64 => (STANDARD.decode(string_body()?).map_err(|_| EnvelopeError::BadBase64)?, false),
             BodyEncoding::Json => {
                 let body = member_value_text(text, wire.body);
-                // A message read from SQS cannot hold U+FFFE or U+FFFF; other text can.
-                (body.as_bytes().to_vec(), !sqs_refuses(body.as_bytes()))
+                // Travels as itself again only if intake would have let it: the envelope's own
+                // reading is laxer than intake's (a lone surrogate escape, `1e400`), and a
+                // message from elsewhere than ingest may hold U+FFFE or U+FFFF.
+                let embeds = JsonBody::read_text(body).is_some_and(|read| embeds_as_json(body.as_bytes(), read.depth));
+                (body.as_bytes().to_vec(), embeds)
             }
         };
         Ok(Envelope {
@@ -423,6 +426,19 @@ mod tests {
         assert_eq!(Envelope::from_json(&base64_not_string), Err(EnvelopeError::BodyNotString));
         let not_json = format!(r#"{{{head},"body_encoding":"json","body":{{]}}"#);
         assert!(matches!(Envelope::from_json(&not_json), Err(EnvelopeError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_json_body_intake_would_refuse_is_read_but_escaped_again() {
+        let head = r#""version":2,"source":"s","event_id":"s:1","scheme":"github","received_at":"t""#;
+        for body in [r#"{"a":"\ud800"}"#, r#"[1e400]"#] {
+            let json = format!("{{{head},\"body_encoding\":\"json\",\"body\":{body}}}");
+            let e = Envelope::from_json(&json).unwrap();
+            assert_eq!((e.body.as_slice(), e.body_is_json), (body.as_bytes(), false), "{body}");
+            let again = e.to_json();
+            assert!(again.contains(r#""body_encoding":"utf8""#), "{again}");
+            assert_eq!(Envelope::from_json(&again).unwrap().body, body.as_bytes());
+        }
     }
 
     #[test]

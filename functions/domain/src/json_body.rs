@@ -314,6 +314,8 @@ mod tests {
         assert_eq!(depth(r#"{"a":{},"b":[[{}]]}"#), Some(4));
         assert_eq!(depth(r#"{"id":[[]],"type":"x"}"#), Some(3));
         assert_eq!(depth(&format!("[{}[]]", "[[]],".repeat(1000))), Some(3));
+        // The text's nesting, repeated keys included: what a reader of the text recurses through.
+        assert_eq!(depth(r#"{"a":[[1]],"a":1}"#), Some(3));
     }
 
     #[test]
