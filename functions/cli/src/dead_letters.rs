@@ -2,34 +2,50 @@
 //! events back to the main queue after a fix. Generic over the ports, so the same code runs
 //! against DynamoDB/SQS (AWS or the emulator) and against fakes in tests.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use hookline_domain::Envelope;
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_domain::envelope::attribute;
+use hookline_domain::instant::rfc3339_millis;
 use hookline_ports::{DeadLetterLedger, LedgerRecord, Queue};
 
-/// One line per record: event id, status, source, replays, last error, first and last seen.
+/// `text` with every control character written as its Rust escape (`\t`, `\n`, `\u{1b}`):
+/// event ids, sources and errors come from envelopes anyone able to send to a queue can write,
+/// and must not drive the operator's terminal (an ESC sequence) or break the list's columns.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+/// One line per record: event id, status, source, replays, last error, first and last seen
+/// (RFC 3339, UTC).
 pub fn format_list(records: &[LedgerRecord]) -> String {
-    let mut out = String::from("EVENT_ID\tSTATUS\tSOURCE\tREPLAYS\tLAST_ERROR\tFIRST_SEEN_MS\tLAST_SEEN_MS\n");
+    let mut out = String::from("EVENT_ID\tSTATUS\tSOURCE\tREPLAYS\tLAST_ERROR\tFIRST_SEEN\tLAST_SEEN\n");
     for record in records {
         let latest = &record.latest;
         let _ = writeln!(
             out,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            latest.event_id,
+            printable(&latest.event_id),
             latest.status.as_str(),
-            latest.source.as_deref().unwrap_or("-"),
+            printable(latest.source.as_deref().unwrap_or("-")),
             latest.replay_count,
-            latest.failure.as_ref().map_or("-", |f| f.class.as_str()),
-            record.first_seen_millis,
-            latest.seen_at_millis,
+            printable(latest.failure.as_ref().map_or("-", |f| f.class.as_str())),
+            rfc3339_millis(record.first_seen_millis),
+            rfc3339_millis(latest.seen_at_millis),
         );
     }
     out
 }
 
-/// Everything about one dead letter, as JSON.
+/// Everything about one dead letter, as JSON (whose strings escape every control character),
+/// times in RFC 3339, UTC.
 pub fn format_show(record: &LedgerRecord) -> String {
     let latest = &record.latest;
     let history: Vec<_> = record
@@ -37,7 +53,7 @@ pub fn format_show(record: &LedgerRecord) -> String {
         .iter()
         .map(|h| {
             serde_json::json!({
-                "seen_at_ms": h.seen_at_millis,
+                "seen_at": rfc3339_millis(h.seen_at_millis),
                 "message_id": h.message_id,
                 "status": h.status.as_str(),
                 "error_class": h.error_class,
@@ -55,8 +71,8 @@ pub fn format_show(record: &LedgerRecord) -> String {
         "last_error": latest.failure.as_ref().map(|f| serde_json::json!({
             "kind": f.kind.as_str(), "class": f.class, "message": f.message,
         })),
-        "first_seen_ms": record.first_seen_millis,
-        "last_seen_ms": latest.seen_at_millis,
+        "first_seen": rfc3339_millis(record.first_seen_millis),
+        "last_seen": rfc3339_millis(latest.seen_at_millis),
         "history": history,
         "envelope": latest.envelope,
     }))
@@ -197,5 +213,23 @@ mod tests {
             serde_json::from_str(&format_show(&ledger.get("s:parked").await.unwrap().unwrap())).unwrap();
         assert_eq!(shown["last_error"]["message"], "bad amount");
         assert_eq!(shown["history"].as_array().unwrap().len(), 1);
+        assert_eq!(shown["first_seen"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(shown["history"][0]["seen_at"], "1970-01-01T00:00:01.000Z");
+        assert!(listed.contains("\t1970-01-01T00:00:01.000Z\t1970-01-01T00:00:01.000Z\n"), "{listed}");
+    }
+
+    #[tokio::test]
+    async fn a_forged_event_id_cannot_drive_the_terminal_or_break_the_columns() {
+        let ledger = MemoryLedger::new();
+        let forged = "s:\u{1b}]0;owned\u{7}\u{1b}[2J\tPARKED\nfake";
+        ledger.record(&entry(forged, LedgerStatus::Parked, envelope(forged))).await.unwrap();
+        let listed = format_list(&ledger.list(None).await.unwrap());
+        assert!(!listed.chars().any(|c| c.is_control() && c != '\t' && c != '\n'), "{listed:?}");
+        assert_eq!(listed.lines().count(), 2, "{listed:?}");
+        assert_eq!(listed.lines().nth(1).unwrap().split('\t').count(), 7, "{listed:?}");
+        assert!(listed.contains(r"s:\u{1b}]0;owned\u{7}\u{1b}[2J\tPARKED\nfake"), "{listed:?}");
+        let shown = format_show(&ledger.get(forged).await.unwrap().unwrap());
+        assert!(!shown.chars().any(|c| c.is_control() && c != '\n'), "{shown:?}");
+        assert_eq!(printable("plain"), Cow::Borrowed("plain"));
     }
 }

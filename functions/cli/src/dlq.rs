@@ -5,7 +5,7 @@ use hookline_aws::{DynamoLedger, SdkTimeouts, SqsQueue, load_sdk_config};
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_ports::DeadLetterLedger;
 
-use crate::dead_letters::{format_list, format_show, replay};
+use crate::dead_letters::{format_list, format_show, printable, replay};
 
 #[derive(clap::Args)]
 pub struct DlqArgs {
@@ -60,7 +60,8 @@ pub fn run(args: DlqArgs) -> anyhow::Result<()> {
                 print!("{}", format_list(&ledger.list(status).await?));
             }
             DlqCommand::Show { event_id } => {
-                let record = ledger.get(&event_id).await?.with_context(|| format!("no dead letter {event_id}"))?;
+                let record =
+                    ledger.get(&event_id).await?.with_context(|| format!("no dead letter {}", printable(&event_id)))?;
                 println!("{}", format_show(&record));
             }
             DlqCommand::Replay { event_id, all_parked: _, dry_run, queue_url } => {
@@ -68,10 +69,10 @@ pub fn run(args: DlqArgs) -> anyhow::Result<()> {
                 let report = replay(&ledger, &queue, event_id.as_deref(), dry_run).await?;
                 let verb = if dry_run { "would replay" } else { "replayed" };
                 for id in &report.replayed {
-                    println!("{verb} {id}");
+                    println!("{verb} {}", printable(id));
                 }
                 for (id, why) in &report.skipped {
-                    println!("skipped {id}: {why}");
+                    println!("skipped {}: {why}", printable(id));
                 }
                 println!("{verb} {}, skipped {}", report.replayed.len(), report.skipped.len());
             }

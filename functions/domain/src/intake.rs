@@ -12,6 +12,7 @@ use http::{HeaderMap, HeaderName, Method};
 
 use crate::envelope::{Envelope, EnvelopeBody, MAX_FORWARDED_HEADER_BYTES, embeds_as_json};
 use crate::event_id::{EventId, EventIdOrigin};
+use crate::instant::rfc3339_millis;
 use crate::json_body::JsonBody;
 use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
 use crate::source::{Source, is_json_media_type, media_type};
@@ -253,19 +254,6 @@ fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<St
         forwarded.insert(name.to_owned(), value);
     }
     Ok(forwarded)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: RFC 3339, UTC, millisecond precision.
-fn rfc3339_millis(unix_millis: i64) -> String {
-    const RECEIVED_AT: &[time::format_description::BorrowedFormatItem<'static>] =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    utc_instant(unix_millis).format(RECEIVED_AT).expect("every instant `time` represents has these components")
-}
-
-/// The instant `unix_millis` in UTC, or the Unix epoch when `time` cannot represent it.
-fn utc_instant(unix_millis: i64) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 mod request_body;

@@ -8,6 +8,7 @@ pub mod dead_letter;
 pub mod envelope;
 pub mod event_id;
 pub mod idempotency;
+pub mod instant;
 pub mod intake;
 pub mod json_body;
 pub mod signature;
