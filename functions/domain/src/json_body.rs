@@ -48,7 +48,8 @@ impl JsonBody {
 
     fn read_from<'de, R: serde_json::de::Read<'de>>(mut deserializer: serde_json::Deserializer<R>) -> Option<JsonBody> {
         let mut read = JsonBody::default();
-        read.depth = TopLevel(&mut read).deserialize(&mut deserializer).ok()?;
+        read.depth =
+            Walk { level: 0, keep_text: false, fields: Some(&mut read) }.deserialize(&mut deserializer).ok()?.depth;
         deserializer.end().ok()?;
         Some(read)
     }
@@ -64,50 +65,111 @@ impl JsonBody {
     }
 }
 
-/// The body's value; a top-level object's members are looked at. Gives the deepest nesting.
-struct TopLevel<'r>(&'r mut JsonBody);
+/// One value inside `level` open arrays and objects, checked and dropped. It is asked for with
+/// `deserialize_any`, as `serde_json::Value` asks, which is what makes serde_json decode and
+/// check every string (`IgnoredAny` would skip them unchecked). It gives the deepest nesting it
+/// reaches, and its text when it is a string and `keep_text` is set. At the top (`fields` is
+/// `Some`), an object's `id`, `type` and `challenge` are kept there.
+struct Walk<'r> {
+    level: usize,
+    keep_text: bool,
+    fields: Option<&'r mut JsonBody>,
+}
 
-impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
-    type Value = usize;
+/// What a [`Walk`] saw.
+struct Walked {
+    depth: usize,
+    text: Option<String>,
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+impl Walk<'_> {
+    fn nested(level: usize) -> Walk<'static> {
+        Walk { level, keep_text: false, fields: None }
+    }
+
+    fn scalar<E>(self) -> Result<Walked, E> {
+        Ok(Walked { depth: self.level, text: None })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = Walked;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Walked, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for TopLevel<'_> {
-    type Value = usize;
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = Walked;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+    fn visit_bool<E>(self, _: bool) -> Result<Walked, E> {
+        self.scalar()
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Walked, E> {
+        self.scalar()
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Walked, E> {
+        self.scalar()
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Walked, E> {
+        self.scalar()
+    }
+
+    fn visit_unit<E>(self) -> Result<Walked, E> {
+        self.scalar()
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Walked, E> {
+        Ok(Walked { depth: self.level, text: self.keep_text.then(|| text.to_owned()) })
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Walked, E> {
+        Ok(Walked { depth: self.level, text: self.keep_text.then_some(text) })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Walked, A::Error> {
+        let inner = self.level + 1;
+        let mut deepest = inner;
+        while let Some(walked) = seq.next_element_seed(Walk::nested(inner))? {
+            deepest = deepest.max(walked.depth);
+        }
+        Ok(Walked { depth: deepest, text: None })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Walked, A::Error> {
+        let inner = self.level + 1;
+        let mut deepest = inner;
+        let Some(out) = self.fields else {
+            // serde_json reads every key as a string, checked, whatever the key's visitor asks.
+            while map.next_key::<IgnoredAny>()?.is_some() {
+                deepest = deepest.max(map.next_value_seed(Walk::nested(inner))?.depth);
+            }
+            return Ok(Walked { depth: deepest, text: None });
+        };
         // Each field: not seen, seen once with its string value (if a string), or repeated.
         let mut fields: [Seen; 3] = Default::default();
-        let mut deepest = 1;
-        while let Some(key) = map.next_key::<Key>()? {
-            let Key(Some(slot)) = key else {
-                deepest = deepest.max(map.next_value_seed(Skip(1))?);
-                continue;
-            };
-            let (text, depth) = map.next_value_seed(StringOrSkip)?;
-            deepest = deepest.max(depth);
-            fields[slot] = match fields[slot] {
-                Seen::Not => Seen::Once(text),
-                _ => Seen::Repeated,
-            };
+        while let Some(Key(slot)) = map.next_key::<Key>()? {
+            let walked = map.next_value_seed(Walk { level: inner, keep_text: slot.is_some(), fields: None })?;
+            deepest = deepest.max(walked.depth);
+            if let Some(slot) = slot {
+                fields[slot] = match fields[slot] {
+                    Seen::Not => Seen::Once(walked.text),
+                    _ => Seen::Repeated,
+                };
+            }
         }
         let [id, kind, challenge] = fields.map(Seen::into_once);
-        *self.0 = JsonBody { id, kind, challenge, depth: 0 };
-        Ok(deepest)
+        *out = JsonBody { id, kind, challenge, depth: 0 };
+        Ok(Walked { depth: deepest, text: None })
     }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<usize, A::Error> {
-        Skip(0).visit_seq(seq)
-    }
-
-    forward_scalars!();
 }
 
 #[derive(Default)]
@@ -146,137 +208,6 @@ impl<'de> de::Deserialize<'de> for Key {
             }
         }
         deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-/// A kept field's value: its text when it is a string, and its nesting (values at depth 1).
-struct StringOrSkip;
-
-impl<'de> DeserializeSeed<'de> for StringOrSkip {
-    type Value = (Option<String>, usize);
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StringOrSkip {
-    type Value = (Option<String>, usize);
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-        Ok((Some(text.to_owned()), 1))
-    }
-
-    fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
-        Ok((Some(text), 1))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Ok((None, Skip(1).visit_seq(seq)?))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Ok((None, Skip(1).visit_map(map)?))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok((None, 1))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok((None, 1))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok((None, 1))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok((None, 1))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok((None, 1))
-    }
-}
-
-/// Any value, checked and dropped, inside `.0` open arrays and objects. Gives the deepest
-/// nesting it reaches. Strings are asked for as strings (`deserialize_any`), which is what
-/// makes serde_json check their UTF-8 and escapes; `IgnoredAny` would skip them unchecked.
-#[derive(Clone, Copy)]
-struct Skip(usize);
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let inner = Skip(self.0 + 1);
-        let mut deepest = inner.0;
-        while let Some(depth) = seq.next_element_seed(inner)? {
-            deepest = deepest.max(depth);
-        }
-        Ok(deepest)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-        let inner = Skip(self.0 + 1);
-        let mut deepest = inner.0;
-        // serde_json reads every key as a string, checked, whatever the key's visitor asks.
-        while map.next_key::<IgnoredAny>()?.is_some() {
-            deepest = deepest.max(map.next_value_seed(inner)?);
-        }
-        Ok(deepest)
-    }
-
-    forward_scalars!();
-}
-
-/// Scalars for a visitor whose value is the nesting it stands at (`self.0`, or 0).
-macro_rules! forward_scalars {
-    () => {
-        fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
-            Ok(self.depth_here())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
-            Ok(self.depth_here())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
-            Ok(self.depth_here())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
-            Ok(self.depth_here())
-        }
-        fn visit_str<E>(self, _: &str) -> Result<usize, E> {
-            Ok(self.depth_here())
-        }
-        fn visit_unit<E>(self) -> Result<usize, E> {
-            Ok(self.depth_here())
-        }
-    };
-}
-use forward_scalars;
-
-impl Skip {
-    fn depth_here(self) -> usize {
-        self.0
-    }
-}
-
-impl TopLevel<'_> {
-    fn depth_here(self) -> usize {
-        0
     }
 }
 
