@@ -27,6 +27,8 @@ BATCH_TARGET = 1.5
 JSON_BODIES = (("json_pretty", "pretty JSON"), ("json_compact", "compact JSON"))
 SIZES = (("1KiB", "1 KiB"), ("64KiB", "64 KiB"), ("1MiB", "1 MiB"))
 BINARY = ("binary_base64", "64KiB", "binary via base64, 64 KiB")
+# Every measured body: (criterion id, size id, label).
+CASES = [*((kind, size, f"{kind_label}, {size_label}") for kind, kind_label in JSON_BODIES for size, size_label in SIZES), BINARY]
 
 
 class MissingEstimate(Exception):
@@ -74,17 +76,15 @@ def rows(root: Path, since: float | None) -> list[Row]:
                        f"overhead <= {OVERHEAD_TARGET_US:g} µs", overhead_us <= OVERHEAD_TARGET_US)
         return Row(f"invocation / HMAC, {label}", measured, f"<= {RATIO_TARGET:g}x", path / hmac <= RATIO_TARGET)
 
-    for kind, kind_label in JSON_BODIES:
-        for size, size_label in SIZES:
-            table.append(ratio_row(kind, size, f"{kind_label}, {size_label}"))
-    table.append(ratio_row(*BINARY))
+    for case in CASES:
+        table.append(ratio_row(*case))
     # Detail: the runtime's one read of the payload into `ApiGatewayV2httpRequest`, inside the path.
-    for kind, size, label in [*((k, s, f"{kl}, {sl}") for k, kl in JSON_BODIES for s, sl in SIZES), BINARY]:
+    for kind, size, label in CASES:
         read, hmac = get(f"{INVOCATION}/runtime_read_{kind}/{size}"), get(f"{INVOCATION}/hmac_{kind}/{size}")
         table.append(Row(f"  detail: runtime's read of the event, {label}", f"{fmt_time(read)} ({read / hmac:.2f}x the HMAC)", "-", None))
     # Detail: what the SQS client does with the message in-process (serialization, SigV4),
     # which is not Hookline's to tune.
-    for kind, size, label in [*((k, s, f"{kl}, {sl}") for k, kl in JSON_BODIES for s, sl in SIZES), BINARY]:
+    for kind, size, label in CASES:
         send, hmac = get(f"sqs_client/send_{kind}/{size}"), get(f"{INVOCATION}/hmac_{kind}/{size}")
         table.append(Row(f"  detail: SQS client, {label}", f"{fmt_time(send)} ({send / hmac:.2f}x the HMAC)", "-", None))
     ten, one = get(f"{PROCESSOR}/batch_of_10"), get(f"{PROCESSOR}/one_message")
