@@ -9,7 +9,8 @@
 # aarch64-unknown-linux-gnu. Deploy with the matching template parameter
 # (Architecture=arm64 or Architecture=x86_64).
 #
-# Fails (exit 3) when a stripped binary is over HOOKLINE_MAX_BINARY_BYTES (default 6,000,000).
+# Fails (exit 3) when a stripped binary is over HOOKLINE_MAX_BINARY_BYTES (default 6,000,000),
+# and (exit 1) when a binary carries test-only code (infra/local/check_release.sh).
 #
 # Output: target/lambda/<function>/bootstrap and bootstrap.zip (zipped as Lambda expects:
 # one executable file named bootstrap at the root), then each one's size and the build time.
@@ -98,3 +99,8 @@ for f in "${functions[@]}"; do
 done
 ((over == 0)) || exit 3
 echo "build: every binary within the budget of $max_binary_bytes bytes"
+
+# What is deployed carries no test-only code (fault injection, in-memory fakes).
+bootstraps=()
+for f in "${functions[@]}"; do bootstraps+=("target/lambda/$f/bootstrap"); done
+infra/local/check_release.sh "${bootstraps[@]}"

@@ -16,7 +16,8 @@ export PATH="$root/.venv/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "build (workspace, all targets)"
+step "build: the local stack's functions (as make dev builds them), then every test and benchmark"
+cargo build --workspace --bins --locked
 cargo build --workspace --all-targets --locked
 
 step "lint: rustfmt and clippy, warnings as errors (make lint)"
@@ -28,8 +29,13 @@ step "sam validate --lint"
 infra/local/bootstrap.sh sam
 AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 \
   .venv-sam/bin/sam validate --lint --template template.yaml
-step "release build of the three functions (cargo lambda)"
+step "release build of the three functions (cargo lambda), checked for test-only code"
 infra/local/build.sh
+# The control: the local stack's processor is built with fault injection, and the check sees it.
+if infra/local/check_release.sh target/debug/processor 2>/dev/null; then
+  echo "test: check_release.sh found no fault injection in target/debug/processor, which has it" >&2
+  exit 1
+fi
 
 cleanup() {
   infra/local/functions.sh stop || true
@@ -49,7 +55,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
   --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
 
-step "functions under cargo lambda watch on 127.0.0.1:$HOOKLINE_WATCH_PORT"
+step "functions on the local Lambda host on 127.0.0.1:$HOOKLINE_WATCH_PORT"
 infra/local/functions.sh start "$env_file"
 
 step "cfn-lint template.yaml"

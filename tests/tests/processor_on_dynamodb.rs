@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SqsQueue, SqsVisibility};
 use hookline_domain::Envelope;
+use hookline_domain::InboundRecord;
+use hookline_domain::dead_letter::attribute as dead_letter_attribute;
 use hookline_domain::idempotency::{self, RecordStatus};
 use hookline_ports::fakes::{FixedClock, ScriptedHandler, sample_envelope};
 use hookline_ports::{Claim, ClaimOutcome, ClaimRequest, Handled, HandlerError, IdempotencyStore, WebhookHandler};
-use hookline_processor::processor::dead_letter_attribute;
-use hookline_processor::{InboundRecord, Processor, ProcessorSettings, RecordOutcome};
+use hookline_processor::{Processor, ProcessorSettings, RecordOutcome};
 use hookline_tests::{create_event_table, create_queue, drain, item_count, sdk_config};
 
 const NOW: i64 = 1_795_867_200_000;

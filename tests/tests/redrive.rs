@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
-use hookline_aws::sqs_redrive::StopReason;
-use hookline_aws::{RedriveError, RedriveOptions, SqsRedrive};
 use hookline_cli::redrive::{RedriveArgs, execute, parse_args};
+use hookline_cli::sqs_redrive::{RedriveError, RedriveOptions, SqsRedrive, StopReason};
 use hookline_tests::{create_queue, depth, drain, sdk_config};
 
 struct Queues {

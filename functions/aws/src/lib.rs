@@ -8,10 +8,10 @@ pub mod dynamo_events_sink;
 pub mod dynamo_idempotency_store;
 pub mod dynamo_ledger;
 mod dynamo_values;
+pub mod lambda_sqs;
 pub mod sdk;
 pub mod secrets_manager_sources;
 pub mod sqs_queue;
-pub mod sqs_redrive;
 pub mod sqs_visibility;
 
 pub use dynamo_events_sink::DynamoEventsSink;
@@ -20,5 +20,4 @@ pub use dynamo_ledger::DynamoLedger;
 pub use sdk::{MissingEnvironment, SdkTimeouts, lambda_sdk_config, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;
 pub use sqs_queue::SqsQueue;
-pub use sqs_redrive::{RedriveError, RedriveOptions, RedriveReport, SqsRedrive};
 pub use sqs_visibility::SqsVisibility;

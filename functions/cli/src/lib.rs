@@ -7,3 +7,4 @@ pub mod local_env;
 pub mod redrive;
 pub mod samples;
 pub mod signer;
+pub mod sqs_redrive;

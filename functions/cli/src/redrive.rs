@@ -1,14 +1,15 @@
 //! `hookline redrive`: move messages from a dead-letter (or parking) queue back to a source
 //! queue, as the AWS console's "Start DLQ redrive" does. The SQS work is
-//! [`hookline_aws::SqsRedrive`]'s; this parses, checks, calls and prints.
+//! [`crate::sqs_redrive::SqsRedrive`]'s; this parses, checks, calls and prints.
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use hookline_aws::sqs_redrive::{MAX_MOVE_TASK_RATE, StopReason};
-use hookline_aws::{RedriveError, RedriveOptions, SdkTimeouts, SqsRedrive, load_sdk_config};
+use hookline_aws::{SdkTimeouts, load_sdk_config};
+
+use crate::sqs_redrive::{MAX_MOVE_TASK_RATE, RedriveError, RedriveOptions, SqsRedrive, StopReason};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RedriveArgs {

@@ -5,6 +5,16 @@
 use crate::backoff::Backoff;
 use crate::idempotency::{FailureKind, RecordedError};
 
+/// Names of the attributes the processor adds to a message it dead-letters, beside the
+/// originals; reprocess reads the failure back from them.
+pub mod attribute {
+    pub const ERROR_KIND: &str = "hookline.error_kind";
+    pub const ERROR_CLASS: &str = "hookline.error_class";
+    pub const ERROR_MESSAGE: &str = "hookline.error_message";
+    pub const RECEIVE_COUNT: &str = "hookline.receive_count";
+    pub const ORIGINAL_MESSAGE_ID: &str = "hookline.original_message_id";
+}
+
 /// SQS's largest `DelaySeconds`.
 pub const MAX_DELAY_SECONDS: u32 = 900;
 

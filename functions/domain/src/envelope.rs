@@ -158,6 +158,19 @@ pub enum EnvelopeError {
     BodyNotString,
 }
 
+/// A message as the queue delivered it to a function (an SQS record), reduced to what the
+/// processor and reprocess functions read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRecord {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// SQS's `ApproximateReceiveCount` (1 on the first delivery).
+    pub receive_count: u32,
+    /// The message's string attributes, by name.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
 /// An envelope ready for `SendMessage`: the JSON body and its string message attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {

@@ -15,6 +15,6 @@ pub mod signature;
 pub mod source;
 pub mod sources;
 
-pub use envelope::{Envelope, QueueMessage};
+pub use envelope::{Envelope, InboundRecord, QueueMessage};
 pub use intake::{Decision, IntakeBody, IntakeRequest, Rejection, RequestBody, decide};
 pub use sources::{ConfigError, SourcesConfig};

@@ -1,10 +1,11 @@
 //! Hookline's ports: the narrow interfaces its functions use to reach the outside world.
 //!
-//! Each port has an AWS adapter in `hookline-aws` and an in-memory fake in [`fakes`], so
+//! Each port has an AWS adapter in `hookline-aws` and an in-memory fake in `fakes` (the `fakes` feature), so
 //! domain flows are unit-tested without a network and integration-tested against the
 //! emulator with the very same code.
 
 pub mod clock;
+#[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod handler;
 pub mod idempotency_store;

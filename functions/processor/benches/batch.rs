@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hookline_domain::Envelope;
+use hookline_domain::InboundRecord;
 use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryQueue, MemoryVisibility, ScriptedHandler};
-use hookline_processor::{InboundRecord, Processor, ProcessorSettings};
+use hookline_processor::{Processor, ProcessorSettings};
 
 const STORE_LATENCY: Duration = Duration::from_millis(5);
 const NOW: i64 = 1_795_867_200_000;

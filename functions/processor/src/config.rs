@@ -19,8 +19,9 @@ pub struct ProcessorConfig {
     /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
     pub metrics_namespace: String,
     pub settings: ProcessorSettings,
-    /// `HOOKLINE_FAULT_INJECTION=payload_markers` turns on [`crate::fault_injection`]; unset
-    /// (the default) or `off` leaves it off.
+    /// `HOOKLINE_FAULT_INJECTION=payload_markers` turns on the `fault_injection` module's
+    /// payload markers, in builds with the `fault-injection` feature; unset (the default) or
+    /// `off` leaves it off.
     pub fault_injection: bool,
     /// `HOOKLINE_FUNCTION_TIMEOUT_SECONDS`: the function's Timeout (the template passes it), a
     /// cap on the deadline the runtime reports. Unset: the reported deadline is used as is.
@@ -35,6 +36,10 @@ pub enum ProcessorConfigError {
     OutOfRange { name: &'static str, min: u64, max: u64 },
     #[error("environment variable HOOKLINE_FAULT_INJECTION must be `off` or `payload_markers`")]
     FaultInjection,
+    /// Asked for by the environment, but this build has none (release builds never do), so the
+    /// function refuses to start rather than silently run without the faults a test expects.
+    #[error("HOOKLINE_FAULT_INJECTION is set, but this build has no fault injection (cargo feature `fault-injection`)")]
+    FaultInjectionNotBuilt,
 }
 
 impl ProcessorConfig {
@@ -55,7 +60,8 @@ impl ProcessorConfig {
         let base = number("HOOKLINE_BACKOFF_BASE_SECONDS", 2, 1, cap)?;
         let fault_injection = match lookup("HOOKLINE_FAULT_INJECTION").as_deref().map(str::trim) {
             None | Some("") | Some("off") => false,
-            Some("payload_markers") => true,
+            Some("payload_markers") if cfg!(any(test, feature = "fault-injection")) => true,
+            Some("payload_markers") => return Err(ProcessorConfigError::FaultInjectionNotBuilt),
             Some(_) => return Err(ProcessorConfigError::FaultInjection),
         };
         let function_timeout = match lookup("HOOKLINE_FUNCTION_TIMEOUT_SECONDS") {

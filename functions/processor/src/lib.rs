@@ -1,17 +1,19 @@
 //! The processor function: SQS batches in, exactly-once effects out.
 //!
 //! [`processor`] holds the per-record flow (parse, claim, handle, complete or fail) over the
-//! ports; [`sqs_event`] converts Lambda's SQS event and batch response; `main.rs` wires the
-//! AWS adapters in.
+//! ports; [`invocation`] is one Lambda invocation around it (deadline, batch response,
+//! metrics); `main.rs` reads the configuration and wires the AWS adapters in.
 
 pub mod config;
 pub mod deadline;
+#[cfg(any(test, feature = "fault-injection"))]
 pub mod fault_injection;
+pub mod invocation;
 pub mod metrics;
 pub mod outcome;
 pub mod processor;
-pub mod sqs_event;
 
 pub use config::ProcessorConfig;
+pub use invocation::{Invocation, unacknowledged};
 pub use outcome::RecordOutcome;
-pub use processor::{InboundRecord, Processor, ProcessorSettings};
+pub use processor::{Processor, ProcessorSettings};

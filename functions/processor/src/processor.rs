@@ -1,14 +1,14 @@
 //! The per-record flow, over the ports: parse, claim, handle, then complete, retry with
 //! backoff, or dead-letter. Records of a batch run concurrently (bounded) and fail alone.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use hookline_domain::QueueMessage;
 use hookline_domain::backoff::Backoff;
+use hookline_domain::dead_letter::attribute as dead_letter_attribute;
 use hookline_domain::envelope::{Envelope, attribute};
 use hookline_domain::idempotency::{self, ClaimConflict, FailureKind, RecordedError};
+use hookline_domain::{InboundRecord, QueueMessage};
 use hookline_ports::{
     Claim, ClaimOutcome, ClaimRequest, Clock, Handled, IdempotencyStore, MessageVisibility, Queue, WebhookHandler,
 };
@@ -19,18 +19,6 @@ use crate::outcome::RecordOutcome;
 /// The longest a claim's lock can be held: Lambda's longest Timeout (15 minutes, which caps
 /// every deadline) plus the lock's margin.
 const MAX_LOCK_WAIT_SECONDS: u32 = 900 + (idempotency::LOCK_MARGIN_MILLIS / 1000) as u32;
-
-/// One SQS record, reduced to what processing needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InboundRecord {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    /// SQS's `ApproximateReceiveCount` (1 on the first delivery).
-    pub receive_count: u32,
-    /// The message's string attributes, by name.
-    pub attributes: BTreeMap<String, String>,
-}
 
 /// Tunables, from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -53,15 +41,6 @@ impl Default for ProcessorSettings {
             deadline_margin: Duration::from_secs(5),
         }
     }
-}
-
-/// Names of the attributes a dead-lettered message carries beside the originals.
-pub mod dead_letter_attribute {
-    pub const ERROR_KIND: &str = "hookline.error_kind";
-    pub const ERROR_CLASS: &str = "hookline.error_class";
-    pub const ERROR_MESSAGE: &str = "hookline.error_message";
-    pub const RECEIVE_COUNT: &str = "hookline.receive_count";
-    pub const ORIGINAL_MESSAGE_ID: &str = "hookline.original_message_id";
 }
 
 pub struct Processor<S, H, V, D, C> {

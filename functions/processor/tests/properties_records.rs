@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use hookline_aws::lambda_sqs::inbound_records;
 use hookline_domain::Envelope;
+use hookline_domain::InboundRecord;
 use hookline_domain::backoff::Backoff;
+use hookline_domain::dead_letter::attribute as dead_letter_attribute;
 use hookline_ports::fakes::{
     FixedClock, MemoryIdempotencyStore, MemoryQueue, MemoryVisibility, ScriptedHandler, sample_envelope,
 };
-use hookline_processor::processor::dead_letter_attribute;
-use hookline_processor::sqs_event::inbound_records;
-use hookline_processor::{InboundRecord, Processor, ProcessorSettings, RecordOutcome};
+use hookline_processor::{Processor, ProcessorSettings, RecordOutcome};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -4,16 +4,15 @@
 //! (store, ledger, queue), and one after the other a batch of 10 would wait for 30.
 
 use futures_util::StreamExt;
-use hookline_domain::QueueMessage;
+// The attributes the processor puts on a message it dead-letters itself.
+use hookline_domain::dead_letter::attribute::{ERROR_CLASS, ERROR_KIND, ERROR_MESSAGE};
 use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerEntry, LedgerStatus, ReplayPolicy,
 };
 use hookline_domain::envelope::{Envelope, attribute};
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
+use hookline_domain::{InboundRecord, QueueMessage};
 use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, MessageVisibility, Queue};
-use hookline_processor::InboundRecord;
-// The attributes the processor puts on a message it dead-letters itself.
-use hookline_processor::processor::dead_letter_attribute::{ERROR_CLASS, ERROR_KIND, ERROR_MESSAGE};
 use tracing::Instrument;
 
 /// Dead letters of one batch handled at once. SQS hands the reprocess function at most 10

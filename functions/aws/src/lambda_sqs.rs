@@ -1,13 +1,8 @@
-//! Lambda's SQS event in, its partial batch response out.
+//! Lambda's SQS event in, its partial batch response (ReportBatchItemFailures) out: what the
+//! processor and reprocess functions share of Lambda's event source mapping.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-
-use crate::processor::{InboundRecord, RecordReport};
-
-/// Message ids of the records that were not acknowledged, in order.
-pub fn unacknowledged(reports: &[RecordReport]) -> impl Iterator<Item = String> + '_ {
-    reports.iter().filter(|report| !report.outcome.acknowledged()).map(|report| report.message_id.clone())
-}
+use hookline_domain::InboundRecord;
 
 /// A record Lambda delivered that cannot be processed at all (no message id): it cannot be
 /// reported either, so the whole batch must fail for it to be retried.
@@ -55,7 +50,6 @@ pub fn batch_response(failed: impl IntoIterator<Item = String>) -> SqsBatchRespo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::RecordOutcome;
 
     const GOOD_BATCH: &str = include_str!("../../../events/processor/good-batch.json");
 
@@ -82,17 +76,11 @@ mod tests {
     }
 
     #[test]
-    fn only_unacknowledged_records_are_reported() {
-        let report = |id: &str, outcome| RecordReport { message_id: id.into(), outcome, handler_millis: None };
-        let response = batch_response(unacknowledged(&[
-            report("a", RecordOutcome::Processed),
-            report("b", RecordOutcome::Retry { class: "X".into(), delay_seconds: Some(3) }),
-            report("c", RecordOutcome::Duplicate),
-            report("d", RecordOutcome::DeadLettered { class: "Y".into() }),
-            report("e", RecordOutcome::NotStarted),
-        ]));
+    fn the_response_lists_exactly_the_failed_ids_in_order() {
+        let response = batch_response(["b".to_owned(), "e".to_owned()]);
         let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         assert_eq!(ids, ["b", "e"]);
+        assert!(batch_response([]).batch_item_failures.is_empty());
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! One invocation of the reprocess function: Lambda's SQS event of dead letters in, the
+//! partial batch response out, the batch's metrics line on standard output (CloudWatch EMF).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hookline_aws::lambda_sqs::{UnidentifiableRecord, batch_response, inbound_records};
+use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, MessageVisibility, Queue};
+
+use crate::metrics::batch_metrics;
+use crate::reprocessor::Reprocessor;
+
+/// What the invocations of one execution environment share, built once at cold start.
+pub struct Invocation<S, L, Q, V, C> {
+    pub reprocessor: Reprocessor<S, L, Q, V, C>,
+    pub clock: C,
+    pub metrics_namespace: String,
+}
+
+impl<S, L, Q, V, C> Invocation<S, L, Q, V, C>
+where
+    S: IdempotencyStore,
+    L: DeadLetterLedger,
+    Q: Queue,
+    V: MessageVisibility,
+    C: Clock,
+{
+    /// Handles one batch of dead letters. The response lists the dead letters not
+    /// acknowledged: the parked ones (which the dead-letter queue's redrive policy then moves
+    /// to the parking queue) and those whose handling must be retried. An error (a record
+    /// without a message id) fails the whole batch, so that every record is delivered again.
+    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, UnidentifiableRecord> {
+        let records = inbound_records(event)?;
+        let outcomes = self.reprocessor.process_batch(&records).await;
+        batch_metrics(&self.metrics_namespace, &outcomes).emit(self.clock.now_unix_millis());
+        let failed = records
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| !outcome.acknowledged())
+            .map(|(record, _)| record.message_id.clone());
+        Ok(batch_response(failed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_domain::dead_letter::ReplayPolicy;
+    use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility};
+
+    use super::*;
+
+    const NOW: i64 = 1_795_867_200_000;
+    const GOOD_BATCH: &str = include_str!("../../../events/processor/good-batch.json");
+
+    struct World {
+        ledger: MemoryLedger,
+        main: MemoryQueue,
+    }
+
+    impl World {
+        fn invocation(
+            &self,
+        ) -> Invocation<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, FixedClock> {
+            Invocation {
+                reprocessor: Reprocessor::new(
+                    MemoryIdempotencyStore::new(),
+                    self.ledger.clone(),
+                    self.main.clone(),
+                    MemoryVisibility::new(),
+                    FixedClock(NOW),
+                    ReplayPolicy::new(1, 30, 900),
+                ),
+                clock: FixedClock(NOW),
+                metrics_namespace: "Hookline".into(),
+            }
+        }
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+        response.batch_item_failures.iter().map(|failure| failure.item_identifier.as_str()).collect()
+    }
+
+    /// Dead letters that died without a recorded failure count as transient: each is
+    /// recorded and replayed (acknowledged); an unreadable body is parked (reported).
+    #[tokio::test]
+    async fn replayed_dead_letters_are_acknowledged_and_parked_ones_reported() {
+        let world = World { ledger: MemoryLedger::new(), main: MemoryQueue::new() };
+        let mut event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        event.records[0].body = Some("not an envelope".into());
+        let parked = event.records[0].message_id.clone().unwrap();
+        let response = world.invocation().handle(event).await.unwrap();
+        assert_eq!(failed_ids(&response), [parked.as_str()]);
+        assert_eq!(world.main.messages().len(), 2, "the other two were replayed to the main queue");
+    }
+
+    #[tokio::test]
+    async fn a_main_queue_outage_reports_every_dead_letter_for_a_retry() {
+        let world = World { ledger: MemoryLedger::new(), main: MemoryQueue::new() };
+        world.main.fail(true);
+        let event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        let response = world.invocation().handle(event).await.unwrap();
+        assert_eq!(failed_ids(&response).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_record_without_message_id_fails_the_whole_invocation() {
+        let world = World { ledger: MemoryLedger::new(), main: MemoryQueue::new() };
+        let mut event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        event.records[2].message_id = None;
+        assert!(world.invocation().handle(event).await.is_err());
+        assert!(world.main.messages().is_empty());
+    }
+}
