@@ -35,7 +35,8 @@ export PATH="$root/.venv/bin:$PATH"
 step() { printf '\n==> chaos: %s\n' "$*"; }
 
 step "build"
-cargo build --locked -p hookline-ingest -p hookline-processor -p hookline-reprocess --bins
+# The same build as make dev and make test: the processor with fault injection (tests/ enables it).
+cargo build --locked --workspace --bins
 cargo test --locked -p hookline-tests --test chaos --no-run
 
 cleanup() {
@@ -43,8 +44,7 @@ cleanup() {
   if [[ -f "$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid" ]]; then
     kill -CONT "$(cat "$HOOKLINE_RUN_DIR/moto-$HOOKLINE_MOTO_PORT.pid")" 2>/dev/null || true
   fi
-  infra/local/daemon.sh stop "event-source-mapping-$HOOKLINE_WATCH_PORT" || true
-  infra/local/daemon.sh stop "lambda-host-$HOOKLINE_WATCH_PORT" || true
+  infra/local/functions.sh stop || true
   infra/local/moto.sh stop || true
 }
 trap cleanup EXIT
@@ -66,22 +66,11 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
   --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
 
-# The functions run under infra/local/lambda_host.py rather than cargo lambda watch: like Lambda,
-# it fails the invocation a killed process held and starts a fresh environment for the next
-# one (cargo lambda watch stalled after a killed instance). Timeouts are the template's:
-# ingest 10 s, processor and reprocess $function_timeout s (the parameters above).
-step "functions on a local Lambda host on 127.0.0.1:$HOOKLINE_WATCH_PORT, event source mappings"
-infra/local/daemon.sh start "lambda-host-$HOOKLINE_WATCH_PORT" --ready-url "http://127.0.0.1:$HOOKLINE_WATCH_PORT/" -- \
-  .venv/bin/python infra/local/lambda_host.py --env-file "$env_file" --port "$HOOKLINE_WATCH_PORT" \
-  --function ingest:10:4 --function "processor:$function_timeout:2" --function "reprocess:$function_timeout:2"
-# One environment of each, started before the traffic (as a warm pool would be).
-invoke_url="http://127.0.0.1:$HOOKLINE_WATCH_PORT/2015-03-31/functions"
-curl -sf -o /dev/null -X POST "$invoke_url/ingest/invocations" --data-binary @events/ingest/reject-wrong-method.json
-curl -sf -o /dev/null -X POST "$invoke_url/processor/invocations" --data-binary '{"Records":[]}'
-curl -sf -o /dev/null -X POST "$invoke_url/reprocess/invocations" --data-binary '{"Records":[]}'
-infra/local/daemon.sh start "event-source-mapping-$HOOKLINE_WATCH_PORT" -- \
-  .venv/bin/python infra/local/event_source_mapping.py --template template.yaml --env-file "$env_file" \
-  --port "$HOOKLINE_WATCH_PORT" --invoke-timeout $((function_timeout + 30))
+# Like Lambda, the local host fails the invocation a killed process held and starts a fresh
+# environment for the next one. Timeouts are the template's: ingest 10 s, processor and
+# reprocess $function_timeout s (the parameters above).
+step "functions on the local Lambda host on 127.0.0.1:$HOOKLINE_WATCH_PORT, event source mappings"
+HOOKLINE_MAX_ENVIRONMENTS=4 HOOKLINE_INVOKE_TIMEOUT=$((function_timeout + 30)) infra/local/functions.sh start "$env_file"
 
 step "$events webhooks ($size run)"
 set -a

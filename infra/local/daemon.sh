@@ -4,7 +4,7 @@
 #   daemon.sh stop NAME
 #   daemon.sh status NAME
 # Pid files and logs live in HOOKLINE_RUN_DIR (default $TMPDIR/hookline-<uid>), outside the
-# repository: a log written inside the tree would make `cargo lambda watch` rebuild endlessly.
+# repository, so that no tool watching the tree (cargo, an editor) sees them change.
 set -euo pipefail
 
 run_dir=${HOOKLINE_RUN_DIR:-${TMPDIR:-/tmp}/hookline-$(id -u)}

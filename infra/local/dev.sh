@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack: emulator up, resources provisioned from template.yaml, the functions
-# running under cargo lambda watch, and one signed webhook sent all the way through.
+# running under the local Lambda host, and one signed webhook sent all the way through.
 # Everything keeps running in the background; `make down` stops it.
 set -euo pipefail
 
@@ -13,7 +13,8 @@ ingest_url="http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
 
 infra/local/bootstrap.sh
 export PATH="$root/.venv/bin:$PATH"
-cargo build --locked -p hookline-ingest -p hookline-cli
+# The same build as make test's first step, so one reuses what the other compiled.
+cargo build --locked --workspace --bins
 
 infra/local/moto.sh start
 export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
@@ -24,7 +25,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
   --extra "HOOKLINE_INGEST_URL=$ingest_url"
 infra/local/functions.sh start "$env_file"
 
-echo "Sending a signed Stripe webhook through the stack (the first request compiles the function)..."
+echo "Sending a signed Stripe webhook through the stack..."
 set -a
 # shellcheck disable=SC1090
 . "$env_file"

@@ -1,7 +1,7 @@
 """A local stand-in for Lambda's SQS event source mapping.
 
 Like the real one it receives batches from a queue, invokes the function synchronously
-(here through the Lambda runtime API that `cargo lambda watch` serves, as AWS invokes it),
+(here through the Invoke API of the local Lambda host, lambda_host.py, as AWS invokes it),
 deletes exactly the records the function did not report in `batchItemFailures`
 (ReportBatchItemFailures), treats an invocation error as a failure of the whole batch,
 and leaves visibility and redrive to the queue.
@@ -35,7 +35,7 @@ ARN_PREFIX = "arn:aws:sqs"
 
 @dataclass(frozen=True)
 class Mapping:
-    function: str  # the binary name cargo lambda watch serves
+    function: str  # the function's binary name, as the local Lambda host serves it
     queue_logical_id: str
     queue_url: str
     batch_size: int = 10

@@ -1,22 +1,25 @@
 """A local Lambda service: the Invoke API, function URLs, and one Lambda runtime API per
-execution environment, each environment a process of the function's binary.
+execution environment, each environment a process of the function's binary. `make dev`,
+`make test` and the chaos run all run their functions under it.
 
-It behaves as Lambda does where the chaos run needs it to, which `cargo lambda watch` does not:
-when an environment's process dies (the chaos run kills the processor mid-batch), the
-invocation it held fails at once with `X-Amz-Function-Error`, the environment is discarded,
-and the next invocation starts a fresh one (a cold start). An invocation that outlives the
-function's timeout fails, and its environment is killed and discarded. (cargo lambda watch,
-after one of its instances was killed, handed another function's instance a runtime
-response without a request id, which made that instance panic and stalled the stack.)
+It behaves as Lambda does where the tests need it to:
+- each function runs with its own environment as template.yaml declares it (provision.py
+  writes it, resolved, to the `.functions.json` file beside the env file), its Timeout, and the
+  variables Lambda sets (AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL from LoggingConfig,
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the runtime API's address);
+- when an environment's process dies while it holds an invocation, that invocation fails at
+  once (`X-Amz-Function-Error`), the environment is discarded, and the next invocation starts a
+  fresh one (a cold start); when it dies idle, it is discarded within 50 ms and no invocation
+  is handed to it, so the next one gets a fresh environment at once;
+- an invocation that outlives the function's Timeout fails, and its environment is killed.
 
-    python lambda_host.py --env-file .hookline/chaos.env --port 9080 \\
-        --function ingest:10:4 --function processor:5:2 --function reprocess:5:2
+    python lambda_host.py --functions .hookline/test.functions.json --port 9001 [--max-environments 4]
 
-`--function NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS` runs `target/debug/NAME` (or `--bin-dir`). Endpoints on
-127.0.0.1:PORT:
+Endpoints on 127.0.0.1:PORT:
   POST /2015-03-31/functions/NAME/invocations   the Invoke API (RequestResponse)
   ANY  /lambda-url/NAME/<path>                  a function URL (API Gateway HTTP API v2 events)
-  GET  /                                        readiness
+  GET  /                                        readiness, and each function's environments
+                                                ({"functions": {NAME: [{"pid": P, "busy": B}]}})
 Function output goes to this process's own standard output and error.
 """
 
@@ -27,7 +30,9 @@ import base64
 import collections
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +42,6 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from event_source_mapping import read_env_file  # same folder: the env file the provisioning wrote
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = "/2018-06-01/runtime"
@@ -74,6 +78,7 @@ class Environment:
         self.function = function
         self.current: Invocation | None = None
         self.dead = False
+        self.waiting = False  # its process is asking for the next invocation
         environment = self
         self.server = Server(("127.0.0.1", 0), type("RuntimeApi", (RuntimeApiHandler,), {"environment": environment}))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -82,7 +87,7 @@ class Environment:
             AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
             AWS_LAMBDA_FUNCTION_NAME=function.name,
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
             AWS_LAMBDA_LOG_STREAM_NAME=str(uuid.uuid4()),
         )
         self.process = subprocess.Popen([str(function.binary)], env=env, stdin=subprocess.DEVNULL)
@@ -105,13 +110,16 @@ class Environment:
         log("environment_discarded", function=self.function.name, pid=self.process.pid, reason=reason,
             invocation_failed=held is not None)
         with self.function.lock:
-            self.function.changed.notify_all()
+            self.function.start_environments()  # for what this one would have taken
 
 
 class Function:
-    def __init__(self, name: str, timeout: float, max_environments: int, env: dict[str, str], bin_dir: Path):
+    def __init__(
+        self, name: str, timeout: float, max_environments: int, env: dict[str, str], bin_dir: Path, memory_mb: int = 128
+    ):
         self.name = name
         self.timeout = timeout
+        self.memory_mb = memory_mb
         self.max_environments = max_environments
         self.env = env
         self.binary = bin_dir / name
@@ -119,17 +127,12 @@ class Function:
         self.changed = threading.Condition(self.lock)
         self.pending: collections.deque[Invocation] = collections.deque()
         self.environments: list[Environment] = []
-        self.idle = 0
 
     def invoke(self, payload: bytes) -> Invocation:
         invocation = Invocation(payload, self.timeout)
         with self.lock:
             self.pending.append(invocation)
-            live = [e for e in self.environments if not e.dead]
-            self.environments = live
-            if self.idle < len(self.pending) and len(live) < self.max_environments:
-                self.environments.append(Environment(self))
-            self.changed.notify_all()
+            self.start_environments()
         if not invocation.done.wait(self.timeout + 1):
             with self.lock:
                 if invocation in self.pending:
@@ -141,20 +144,32 @@ class Function:
                 holder.discard(message)
         return invocation
 
+    def start_environments(self) -> None:
+        """Under the lock: starts environments for the pending invocations no live, waiting
+        environment will take (up to the maximum), and wakes the waiting ones."""
+        self.environments = [e for e in self.environments if not e.dead]
+        waiting = sum(1 for e in self.environments if e.waiting)
+        while waiting < len(self.pending) and len(self.environments) < self.max_environments:
+            self.environments.append(Environment(self))
+            waiting += 1  # it will be, once its process asks for an invocation
+        self.changed.notify_all()
+
     def next_for(self, environment: Environment) -> Invocation | None:
         """Blocks until an invocation is pending (None once the environment is dead)."""
         with self.lock:
-            self.idle += 1
+            environment.waiting = True
             try:
                 while not self.pending and not environment.dead:
                     self.changed.wait(0.5)
-                if environment.dead:
+                # A process that died idle (killed, or crashed between invocations) is given
+                # nothing: the supervisor discards it, and the invocation waits for a live one.
+                if environment.dead or environment.process.poll() is not None:
                     return None
                 invocation = self.pending.popleft()
                 environment.current = invocation
                 return invocation
             finally:
-                self.idle -= 1
+                environment.waiting = False
 
     def requeue(self, environment: Environment, invocation: Invocation) -> None:
         with self.lock:
@@ -162,6 +177,12 @@ class Function:
             if not invocation.done.is_set():
                 self.pending.appendleft(invocation)
                 self.changed.notify_all()
+
+    def status(self) -> list[dict]:
+        with self.lock:
+            return [
+                {"pid": e.process.pid, "busy": e.current is not None} for e in self.environments if not e.dead
+            ]
 
     def supervise(self, stop: threading.Event) -> None:
         while not stop.wait(0.05):
@@ -193,6 +214,11 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             return self.reply(404)
         function = self.environment.function
         invocation = function.next_for(self.environment)
+        if invocation is not None and not self.peer_alive():
+            # Its process closed the connection (it died while waiting): the invocation is
+            # the next environment's.
+            function.requeue(self.environment, invocation)
+            invocation = None
         if invocation is None:
             try:
                 self.reply(500, b'{"errorType":"EnvironmentDiscarded"}')
@@ -213,6 +239,14 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             )
         except OSError:
             function.requeue(self.environment, invocation)
+
+    def peer_alive(self) -> bool:
+        """False once the process closed its end of the connection."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return not readable or self.connection.recv(1, socket.MSG_PEEK) != b""
+        except OSError:
+            return False
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -288,7 +322,8 @@ class FrontHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         parts = url.path.split("/")
         if url.path == "/":
-            return self.reply(200, json.dumps({"functions": sorted(self.functions)}).encode())
+            status = {name: function.status() for name, function in sorted(self.functions.items())}
+            return self.reply(200, json.dumps({"functions": status}).encode(), {"content-type": "application/json"})
         if len(parts) == 5 and parts[1:3] == ["2015-03-31", "functions"] and parts[4] == "invocations":
             function = self.functions.get(parts[3])
             if function is None:
@@ -328,20 +363,35 @@ def http_response(raw: bytes) -> tuple[int, bytes, dict[str, str]]:
         return 502, b'{"message":"Internal Server Error"}', {"content-type": "application/json"}
 
 
+# What a function's process inherits from this host's own environment (Lambda passes none of
+# it; these only help a person debugging locally).
+INHERITED = ("PATH", "TMPDIR", "RUST_LOG", "RUST_BACKTRACE")
+
+
+def load_functions(path: Path, bin_dir: Path, max_environments: int) -> dict[str, Function]:
+    """The functions of the specs file provision.py wrote."""
+    document = json.loads(path.read_text())
+    inherited = {k: os.environ[k] for k in INHERITED if k in os.environ}
+    functions = {}
+    for spec in document["functions"]:
+        env = {**inherited, **document.get("common_environment", {}), **spec.get("environment", {})}
+        function = Function(
+            spec["name"], float(spec["timeout_seconds"]), max_environments, env, bin_dir, int(spec.get("memory_mb", 128))
+        )
+        if not function.binary.exists():
+            raise SystemExit(f"lambda_host: {function.binary} does not exist (cargo build first)")
+        functions[function.name] = function
+    return functions
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env-file", required=True)
+    parser.add_argument("--functions", type=Path, required=True, help="the .functions.json file provision.py wrote")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--function", action="append", required=True, help="NAME:TIMEOUT_SECONDS:MAX_ENVIRONMENTS")
+    parser.add_argument("--max-environments", type=int, default=4, help="per function (default 4)")
     parser.add_argument("--bin-dir", type=Path, default=ROOT / "target" / "debug", help="where the binaries are")
     args = parser.parse_args(argv)
-    env = {**os.environ, **read_env_file(args.env_file)}
-    functions = {}
-    for spec in args.function:
-        name, timeout, most = spec.split(":")
-        functions[name] = Function(name, float(timeout), int(most), env, args.bin_dir)
-        if not functions[name].binary.exists():
-            raise SystemExit(f"lambda_host: {functions[name].binary} does not exist (cargo build first)")
+    functions = load_functions(args.functions, args.bin_dir, args.max_environments)
     stop = threading.Event()
     for function in functions.values():
         threading.Thread(target=function.supervise, args=(stop,), daemon=True).start()
@@ -353,6 +403,7 @@ def main(argv: list[str]) -> int:
     stop.wait()
     front.shutdown()
     for function in functions.values():
+        function.max_environments = 0  # no replacements for what is discarded now
         for environment in list(function.environments):
             environment.discard("host stopped")
     log("stopped")

@@ -5,8 +5,7 @@
 #
 #   HOOKLINE_MOTO_PORT            port (default 4566); the host is always 127.0.0.1
 #   HOOKLINE_RUN_DIR              pid/log dir (default ${TMPDIR:-/tmp}/hookline-<uid>); kept out of
-#                                 the repo tree on purpose: a log file in the tree makes
-#                                 `cargo lambda watch` rebuild endlessly
+#                                 the repo tree on purpose (see daemon.sh)
 #   HOOKLINE_MOTO_START_TIMEOUT   seconds to wait for the server to answer (default 20)
 #
 # Files: $HOOKLINE_RUN_DIR/moto-<port>.pid and moto-<port>.log. `stop` only ever signals the

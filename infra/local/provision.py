@@ -10,10 +10,11 @@ AWS::SQS::Queue, AWS::DynamoDB::Table and AWS::SecretsManager::Secret in depende
 Other resource types (functions, APIs, alarms, ...) are skipped with one line each.
 Re-running it updates what exists instead of failing.
 
-It then writes an env file (KEY=VALUE, no quotes, no `export`: it is sourced by shells and
-read by `cargo lambda watch --env-file`) with the emulator settings, every function's
-environment variables as the template defines them, one HOOKLINE_RESOURCE_<NAME> line per
-provisioned resource, and any --extra K=V.
+It then writes an env file (KEY=VALUE, no quotes, no `export`: the scripts and tests source
+it) with the emulator settings, every function's environment variables together, one
+HOOKLINE_RESOURCE_<NAME> line per provisioned resource, and any --extra K=V; and beside it a
+`.functions.json` file with each function as the local Lambda host runs it (binary, Timeout,
+MemorySize, its own environment).
 """
 
 from __future__ import annotations
@@ -413,40 +414,90 @@ def upper_snake(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").upper()
 
 
-def function_environment(ctx: Context, warn: Callable[[str], None] = print) -> dict[str, str]:
-    """Every function's environment variables (Globals merged with its own), resolved.
-
-    Variables that cannot be resolved locally (e.g. a Ref to an API) are left out with a
-    warning. If two functions give one variable different values, the first one wins.
-    """
+def _function_variables(lid: str, resource: dict, ctx: Context, warn: Callable[[str], None]) -> dict[str, str]:
+    """One function's environment variables (Globals merged with its own), resolved; those
+    that cannot be resolved locally (e.g. a Ref to an API) are left out with a note."""
     template = ctx.template
-    global_vars = (
-        ((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}
-    ).get("Variables") or {}
-    env: dict[str, str] = {}
-    for lid, resource in template["Resources"].items():
-        if resource.get("Type") not in FUNCTION_TYPES or not _condition_holds(resource, ctx):
+    props = resource.get("Properties") or {}
+    own = ((props.get("Environment") or {}).get("Variables")) or {}
+    if resource.get("Type") == "AWS::Serverless::Function":
+        global_vars = (
+            ((template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}
+        ).get("Variables") or {}
+        merged = {**global_vars, **own}
+    else:
+        merged = dict(own)
+    variables: dict[str, str] = {}
+    for key, raw in merged.items():
+        try:
+            value = resolve(raw, ctx)
+        except Unresolvable as e:
+            warn(f"note: {key} of {lid} left out of the env file: {e}")
             continue
-        props = resource.get("Properties") or {}
-        own = ((props.get("Environment") or {}).get("Variables")) or {}
-        if resource.get("Type") == "AWS::Serverless::Function":
-            merged = {**global_vars, **own}
-        else:
-            merged = dict(own)
-        for key, raw in merged.items():
-            try:
-                value = resolve(raw, ctx)
-            except Unresolvable as e:
-                warn(f"note: {key} of {lid} left out of the env file: {e}")
-                continue
-            if value is NO_VALUE:
-                continue
-            value = str(_scalar_text(value))
+        if value is not NO_VALUE:
+            variables[key] = str(_scalar_text(value))
+    return variables
+
+
+def _functions(ctx: Context):
+    for lid, resource in ctx.template["Resources"].items():
+        if resource.get("Type") in FUNCTION_TYPES and _condition_holds(resource, ctx):
+            yield lid, resource
+
+
+def function_environment(ctx: Context, warn: Callable[[str], None] = print) -> dict[str, str]:
+    """Every function's environment variables together, for the env file the shell scripts
+    and tests source. If two functions give one variable different values, the first wins."""
+    env: dict[str, str] = {}
+    for lid, resource in _functions(ctx):
+        for key, value in _function_variables(lid, resource, ctx, warn).items():
             if key in env and env[key] != value:
                 warn(f"warning: {key} is {env[key]!r} in one function and {value!r} in {lid}; keeping the first")
                 continue
             env[key] = value
     return env
+
+
+def function_specs(ctx: Context, extra: dict[str, str], warn: Callable[[str], None] = print) -> list[dict]:
+    """What the local Lambda host (lambda_host.py) runs, per function as the template declares
+    it: the binary (Metadata BuildProperties Binary), Timeout, MemorySize, the variables Lambda
+    sets from LoggingConfig, and the function's own environment (plus the --extra lines)."""
+    template = ctx.template
+    globals_function = (template.get("Globals") or {}).get("Function") or {}
+    specs = []
+    for lid, resource in _functions(ctx):
+        props = resource.get("Properties") or {}
+        serverless = resource.get("Type") == "AWS::Serverless::Function"
+
+        def setting(name: str, default):
+            raw = props.get(name, globals_function.get(name, default) if serverless else default)
+            return resolve(raw, ctx)
+
+        binary = ((resource.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary") or lid
+        logging = setting("LoggingConfig", {}) or {}
+        lambda_env = {}
+        if logging.get("LogFormat"):
+            lambda_env["AWS_LAMBDA_LOG_FORMAT"] = str(logging["LogFormat"])
+        if logging.get("ApplicationLogLevel"):
+            lambda_env["AWS_LAMBDA_LOG_LEVEL"] = str(logging["ApplicationLogLevel"])
+        variables = _function_variables(lid, resource, ctx, warn)
+        if "SSL_CERT_FILE" in variables:
+            variables["SSL_CERT_FILE"] = local_ca_bundle(variables["SSL_CERT_FILE"])
+        specs.append(
+            {
+                "name": binary,
+                "logical_id": lid,
+                "timeout_seconds": int(setting("Timeout", 3)),
+                "memory_mb": int(setting("MemorySize", 128)),
+                "environment": {**lambda_env, **variables, **extra},
+            }
+        )
+    return specs
+
+
+def functions_file(env_path: Path) -> Path:
+    """Where the function specs go beside the env file: .hookline/test.env -> .hookline/test.functions.json."""
+    return env_path.with_name(env_path.stem + ".functions.json")
 
 
 # Where systems keep their one bundle of TLS roots (as openssl-probe looks for them).
@@ -487,8 +538,8 @@ def env_lines(
         value = str(value)
         if "\n" in value or "\r" in value:
             raise ProvisionError(f"env file: the value of {key} spans lines")
-        # The file is written unquoted, for `cargo lambda watch --env-file` and for the shell
-        # scripts that source it; cargo lambda's parser refuses these characters unquoted.
+        # The file is written unquoted, for the shell scripts that source it and for
+        # `cargo lambda`'s --env-file parser, which refuses these characters unquoted.
         refused = sorted({c for c in value if c in " \t=\"'"})
         if refused:
             raise ProvisionError(
@@ -508,6 +559,28 @@ def env_lines(
     for k, v in extra.items():
         put(k, v)
     return [f"{k}={v}" for k, v in entries.items()]
+
+
+def write_functions_file(path: Path, endpoint_url: str, region: str, specs: list[dict]) -> None:
+    """The functions' specs as JSON, with what every function's environment holds locally
+    beside its own variables: the emulator's endpoint, region and credentials."""
+    document = {
+        "common_environment": {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        },
+        "functions": specs,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(document, f, indent=2)
+        f.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 def write_env_file(path: Path, lines: list[str]) -> None:
@@ -559,10 +632,13 @@ def _tags(props: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class Provisioner:
-    def __init__(self, ctx: Context, session: Any, out: Callable[[str], None] = print):
+    def __init__(self, ctx: Context, session: Any, out: Callable[[str], None] = print, verbose: bool = False):
         self.ctx = ctx
         self.session = session
         self.out = out
+        # What is left out on purpose (resources the emulator does not hold, properties it
+        # drops) is one summary line, or a line each with verbose.
+        self.detail = out if verbose else (lambda _: None)
         self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
@@ -579,14 +655,20 @@ class Provisioner:
             raise ProvisionError(f"--secret-value names no secret of the template: {', '.join(sorted(unknown))}")
 
         emulated = []
+        skipped: dict[str, int] = {}
         for lid, resource in template["Resources"].items():
             kind = resource.get("Type")
             if kind not in EMULATED_TYPES:
-                self.out(f"skip       {lid} ({kind}): not emulated")
+                self.detail(f"skip       {lid} ({kind}): not emulated")
             elif not _condition_holds(resource, self.ctx):
-                self.out(f"skip       {lid} ({kind}): condition {resource['Condition']} is false")
+                self.detail(f"skip       {lid} ({kind}): condition {resource['Condition']} is false")
             else:
                 emulated.append(lid)
+                continue
+            skipped[kind] = skipped.get(kind, 0) + 1
+        if skipped:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
+            self.out(f"skipped   {sum(skipped.values())} resources not emulated or not enabled ({kinds}; --verbose lists them)")
 
         provisioned: dict[str, ResolvedResource] = {}
         for lid in creation_order(template, emulated):
@@ -619,7 +701,7 @@ class Provisioner:
                     continue  # AWS rejects FifoQueue=false on create
                 attributes[SQS_ATTRIBUTES[prop]] = _attribute_text(value)
             elif prop in SQS_SKIPPED:
-                self.out(f"note      {lid}: {prop} skipped: {SQS_SKIPPED[prop]}")
+                self.detail(f"note      {lid}: {prop} skipped: {SQS_SKIPPED[prop]}")
             elif prop not in ("QueueName", "Tags"):
                 self.out(f"note      {lid}: property {prop} is not supported locally; skipped")
 
@@ -858,6 +940,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--env-file", help=f"where to write the env file (default: {DEFAULT_ENV_FILE} in the repo root)")
     p.add_argument("--extra", action="append", default=[], metavar="K=V", help="append a line to the env file")
+    p.add_argument("-v", "--verbose", action="store_true", help="list each resource and property left out on purpose")
     return p.parse_args(argv)
 
 
@@ -916,12 +999,14 @@ def main(argv: list[str] | None = None) -> int:
             overrides=params,
         )
         print(f"provisioning {template_path} as stack {args.stack_name} on {args.endpoint_url}")
-        provisioned = Provisioner(ctx, session).provision(secret_values)
+        provisioned = Provisioner(ctx, session, verbose=args.verbose).provision(secret_values)
 
         env_path = Path(args.env_file) if args.env_file else REPO_ROOT / DEFAULT_ENV_FILE
         lines = env_lines(args.endpoint_url, args.region, function_environment(ctx), provisioned, extra)
         write_env_file(env_path, lines)
-        print(f"wrote {env_path} ({len(lines)} variables)")
+        specs = function_specs(ctx, extra, warn=lambda _: None)  # notes already printed above
+        write_functions_file(functions_file(env_path), args.endpoint_url, args.region, specs)
+        print(f"wrote {env_path} ({len(lines)} variables) and {functions_file(env_path).name} ({len(specs)} functions)")
         return 0
     except ProvisionError as e:
         print(f"provision: error: {e}", file=sys.stderr)

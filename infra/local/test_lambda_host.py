@@ -1,5 +1,5 @@
 """Tests of lambda_host.py: its response conversion, and end to end with small Python
-"functions" that speak the runtime API: an echo, and one that dies mid-invocation."""
+"functions" that speak the runtime API: an echo, which can also die or sleep on request."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ FUNCTION = textwrap.dedent(
             os._exit(3)
         if event.get("sleep"):
             import time; time.sleep(event["sleep"])
-        body = {{"echo": event, "pid": os.getpid(), "deadline_ms": deadline}}
+        env = {{k: os.environ.get(k) for k in ("GREETING", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "HOST_ONLY")}}
+        body = {{"echo": event, "pid": os.getpid(), "deadline_ms": deadline, "env": env}}
         if "rawPath" in event:
             body = {{"statusCode": 201, "headers": {{"x-path": event["rawPath"]}}, "body": json.dumps(event["headers"])}}
         data = json.dumps(body).encode()
@@ -58,12 +59,16 @@ class HostTest(unittest.TestCase):
         binary = Path(cls.bin_dir.name) / "echo"
         binary.write_text(FUNCTION.format(python=sys.executable))
         binary.chmod(0o755)
-        env_file = Path(cls.bin_dir.name) / "env"
-        env_file.write_text("GREETING=hi\n")
+        functions = Path(cls.bin_dir.name) / "functions.json"
+        functions.write_text(json.dumps({
+            "common_environment": {"AWS_REGION": "us-east-1"},
+            "functions": [{"name": "echo", "timeout_seconds": 2, "memory_mb": 256, "environment": {"GREETING": "hi"}}],
+        }))
         cls.host = subprocess.Popen(
-            [sys.executable, str(HERE / "lambda_host.py"), "--env-file", str(env_file), "--port", str(PORT),
-             "--bin-dir", cls.bin_dir.name, "--function", "echo:2:2"],
+            [sys.executable, str(HERE / "lambda_host.py"), "--functions", str(functions), "--port", str(PORT),
+             "--bin-dir", cls.bin_dir.name, "--max-environments", "2"],
             stdout=subprocess.DEVNULL,
+            env={**os.environ, "HOST_ONLY": "leaked"},
         )
         for _ in range(100):
             try:
@@ -91,6 +96,41 @@ class HostTest(unittest.TestCase):
         self.assertFalse(failed)
         self.assertEqual(reply["echo"], {"n": 1})
         self.assertTrue(before + 1500 < reply["deadline_ms"] <= time.time() * 1000 + 2000, reply)
+
+    def test_a_function_sees_its_own_environment_not_the_hosts(self):
+        reply, _ = self.invoke({"n": 1})
+        self.assertEqual(reply["env"], {"GREETING": "hi", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "HOST_ONLY": None})
+
+    def status(self) -> list[dict]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=10) as reply:
+            return json.loads(reply.read())["functions"]["echo"]
+
+    def test_an_environment_killed_while_idle_is_replaced_for_the_next_invocation(self):
+        first, _ = self.invoke({"n": 1})
+        self.assertIn({"pid": first["pid"], "busy": False}, self.status())
+        os.kill(first["pid"], 9)
+        for _ in range(100):  # the host notices within its supervision interval (50 ms)
+            if first["pid"] not in [e["pid"] for e in self.status()]:
+                break
+            time.sleep(0.02)
+        # Every later invocation succeeds, none of them in the dead process.
+        for n in range(3):
+            reply, failed = self.invoke({"n": n})
+            self.assertFalse(failed, reply)
+            self.assertNotEqual(reply["pid"], first["pid"])
+
+    def test_the_status_shows_a_busy_environment(self):
+        import threading
+        worker = threading.Thread(target=self.invoke, args=({"sleep": 1},))
+        worker.start()
+        seen = False
+        for _ in range(100):
+            if any(e["busy"] for e in self.status()):
+                seen = True
+                break
+            time.sleep(0.02)
+        worker.join()
+        self.assertTrue(seen)
 
     def test_a_dying_environment_fails_its_invocation_and_is_replaced(self):
         first, _ = self.invoke({"n": 1})

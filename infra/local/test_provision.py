@@ -960,8 +960,9 @@ class EndToEndTest(unittest.TestCase):
         common = ["--stack-name", "e2e", "--env-file", str(env_file), "--extra", "HOOKLINE_EXTRA=yes"]
         first = self.run_provision(*common, "--secret-value", f"SourcesSecret={SOURCES_JSON}")
         self.assertIn("created   MainQueue", first)
-        self.assertIn("skip       IngestFunction (AWS::Serverless::Function)", first)
-        self.assertIn("RedriveAllowPolicy skipped", first)
+        self.assertRegex(first, r"skipped   \d+ resources not emulated or not enabled \(.*3 AWS::Serverless::Function")
+        self.assertNotIn("skip       IngestFunction", first, "one summary line, not a line per resource")
+        self.assertNotIn("RedriveAllowPolicy skipped", first)
 
         sqs = self.client("sqs")
         urls = {q: sqs.get_queue_url(QueueName=f"e2e-{q}")["QueueUrl"] for q in ("main", "dlq", "parking")}
@@ -1028,6 +1029,27 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(env["HOOKLINE_RESOURCE_SOURCES_SECRET"], arn)
         self.assertEqual(list(env)[-1], "HOOKLINE_EXTRA")
 
+        # Each function as the local Lambda host runs it: its own environment, not the union.
+        document = json.loads((self.tmp / "local.functions.json").read_text())
+        self.assertEqual(document["common_environment"]["AWS_ENDPOINT_URL"], self.endpoint)
+        functions = {f["name"]: f for f in document["functions"]}
+        self.assertEqual(sorted(functions), ["ingest", "processor", "reprocess"])
+        for name, f in functions.items():
+            resource = template["Resources"][f["logical_id"]]
+            self.assertEqual(f["timeout_seconds"], int(resolve(resource["Properties"]["Timeout"], ctx)), name)
+            self.assertEqual(f["environment"]["AWS_LAMBDA_LOG_FORMAT"], "JSON", name)
+            self.assertEqual(f["environment"]["AWS_LAMBDA_LOG_LEVEL"], "INFO", name)
+            self.assertEqual(f["environment"]["HOOKLINE_EXTRA"], "yes", name)
+            own = set(resource["Properties"].get("Environment", {}).get("Variables", {}))
+            globals_ = set(template["Globals"]["Function"]["Environment"]["Variables"])
+            self.assertEqual(
+                set(f["environment"]) - {"AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "HOOKLINE_EXTRA"},
+                own | globals_,
+                name,
+            )
+        self.assertNotIn("HOOKLINE_EVENTS_TABLE", functions["ingest"]["environment"])
+        self.assertEqual(functions["processor"]["environment"]["HOOKLINE_QUEUE_URL"], urls["main"])
+
         # Second run: same value -> nothing new; changed parameter -> attribute updated.
         second = self.run_provision(*common, "--secret-value", f"SourcesSecret={SOURCES_JSON}",
                                     "--param", "MaxReceiveCount=7", "--param", "ProcessorTimeout=60")
@@ -1093,7 +1115,7 @@ class EndToEndTest(unittest.TestCase):
         )
         env_file = self.tmp / "tables.env"
         args = ["--template", str(template), "--stack-name", "e2e", "--env-file", str(env_file)]
-        first = self.run_provision(*args)
+        first = self.run_provision(*args, "--verbose")
         self.assertIn("skip       Alarm (AWS::CloudWatch::Alarm)", first)
         secret_before = self.client("secretsmanager").get_secret_value(SecretId="e2e-Generated")["SecretString"]
         second = self.run_provision(*args)

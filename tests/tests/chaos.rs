@@ -1,8 +1,8 @@
 //! The chaos run: proof, under faults, that no webhook is lost and none takes effect twice.
 //!
 //! Started by `infra/local/chaos.sh` (reduced in `make test`, full with `make chaos`), which
-//! runs a stack of its own: emulator, the three functions under `cargo lambda watch`, the event
-//! source mappings. What happens:
+//! runs a stack of its own: emulator, the three functions on the local Lambda host
+//! (`infra/local/lambda_host.py`), the event source mappings. What happens:
 //! - `HOOKLINE_CHAOS_EVENTS` distinct events across all six sources (every signature scheme),
 //!   about 5% failing transiently 1, 2 or 4 times (4 outlasts MaxReceiveCount 3: dead-lettered,
 //!   then replayed), about 1% poison, about 24% delivered again (half of those at the same
@@ -32,7 +32,7 @@ use hookline_aws::DynamoLedger;
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_domain::{Envelope, SourcesConfig};
 use hookline_ports::DeadLetterLedger;
-use hookline_tests::chaos::faults::{Emulator, function_pids, kill_function};
+use hookline_tests::chaos::faults::{Emulator, function_pids, kill_busy};
 use hookline_tests::chaos::logs::{
     configured_secrets, dead_letter_outcomes, failed_invocations, leaked, record_outcomes,
 };
@@ -152,10 +152,10 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         request_timeout: Duration::from_secs(20),
         max_pause: Duration::from_secs(1),
     });
-    // The processes to kill are this stack's: those whose SDK talks to this emulator.
-    let endpoint_url = required("AWS_ENDPOINT_URL");
+    // The processes to kill are this stack's, as its local Lambda host reports them.
+    let host_url = format!("http://127.0.0.1:{}/", required("HOOKLINE_WATCH_PORT"));
     assert!(
-        !function_pids("processor", &endpoint_url).is_empty(),
+        !function_pids("processor", &required("AWS_ENDPOINT_URL")).is_empty(),
         "the processor is not running: start the stack with chaos.sh"
     );
     println!("chaos: {count} events, run {run_id}: {planned:?}");
@@ -199,13 +199,13 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
                 while !reached(at) && sending.load(Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                // Kill until a batch in its hands dies with it: the event source mapping logs
-                // the failed invocation once cargo lambda watch gives up on it.
+                // Kill a processor while it holds a batch, until one such batch dies with it
+                // (the event source mapping logs the failed invocation).
                 for _ in 0..5 {
                     let before = interrupted_so_far();
-                    let killed = kill_function("processor", &endpoint_url);
-                    println!("chaos: killed {killed} processor instance(s) at {:?}", started.elapsed());
-                    kills.fetch_add(killed, Ordering::Relaxed);
+                    let killed = kill_busy(&host_url, "processor", Duration::from_secs(20)).await;
+                    println!("chaos: killed processor environment {killed:?} at {:?}", started.elapsed());
+                    kills.fetch_add(usize::from(killed.is_some()), Ordering::Relaxed);
                     let waited = Instant::now();
                     while interrupted_so_far() == before && waited.elapsed() < Duration::from_secs(20) {
                         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -1,4 +1,4 @@
-//! The whole local pipeline as Lambda runs it: the functions under `cargo lambda watch` and
+//! The whole local pipeline as Lambda runs it: the functions on the local Lambda host and
 //! the local event source mapping (started by `make test`), configured by the env file the
 //! provisioning wrote from template.yaml, talking to the emulator. A webhook goes in through
 //! the ingest function and must come out as exactly one stored event.

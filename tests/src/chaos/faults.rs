@@ -63,6 +63,39 @@ pub fn kill_function(binary: &str, endpoint_url: &str) -> usize {
     pids.len()
 }
 
+/// The pids of `function`'s execution environments that the local Lambda host at `host_url`
+/// (lambda_host.py's status, `GET /`) reports busy: holding an invocation. Empty when the host
+/// does not answer.
+pub fn busy_environments(host_url: &str, function: &str) -> Vec<u32> {
+    let Ok(output) = Command::new("curl").args(["-sf", "--max-time", "2", host_url]).output() else {
+        return Vec::new();
+    };
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    status["functions"][function]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|environment| environment["busy"] == true)
+        .filter_map(|environment| environment["pid"].as_u64().and_then(|pid| u32::try_from(pid).ok()))
+        .collect()
+}
+
+/// Kills (SIGKILL) one of `function`'s busy environments, so that a batch dies with it;
+/// waits up to `within` for one to be busy. The pid killed, or `None` if none was busy.
+pub async fn kill_busy(host_url: &str, function: &str, within: std::time::Duration) -> Option<u32> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(&pid) = busy_environments(host_url, function).first() {
+            signal("-KILL", pid);
+            return Some(pid);
+        }
+        if started.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn signal(which: &str, pid: u32) {
     let status = Command::new("kill").arg(which).arg(pid.to_string()).status().expect("running kill");
     assert!(status.success(), "kill {which} {pid} failed");
