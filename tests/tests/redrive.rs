@@ -1,13 +1,31 @@
 //! `hookline redrive` against the emulator: the client-side move (receive, send a copy, delete
 //! the original) and the move task API, which the emulator does not have.
+//!
+//! Nothing here depends on how fast the machine is: the pacing runs on a sleep that records
+//! what it was asked for and returns at once, an interruption is made at an exact request
+//! (an HTTP client that never answers the n-th DeleteMessage), and waiting for messages to be
+//! visible again is polling for the count, not a fixed sleep.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::test_util::{InstantSleep, instant_time_and_sleep};
+use aws_smithy_async::time::SharedTimeSource;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::sync::Notify;
 
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use hookline_cli::redrive::{RedriveArgs, execute, parse_args};
 use hookline_cli::sqs_redrive::{RedriveError, RedriveOptions, SqsRedrive, StopReason};
+use hookline_tests::stack::eventually;
 use hookline_tests::{create_queue, depth, drain, sdk_config};
 
 struct Queues {
@@ -54,6 +72,70 @@ async fn receive_all(
         .into_iter()
         .map(|m| (m.body.unwrap(), m.message_attributes.unwrap_or_default()))
         .collect()
+}
+
+/// A redrive whose pacing sleeps are recorded and return at once.
+fn instantly_paced(sqs: &aws_sdk_sqs::Client) -> (SqsRedrive, InstantSleep) {
+    let (time, sleep) = instant_time_and_sleep(UNIX_EPOCH);
+    let redrive =
+        SqsRedrive::with_pacing(sqs.clone(), SharedAsyncSleep::new(sleep.clone()), SharedTimeSource::new(time));
+    (redrive, sleep)
+}
+
+/// The queue's visible messages (not those in flight or delayed).
+async fn visible(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    output.attributes.unwrap_or_default()[&QueueAttributeName::ApproximateNumberOfMessages].parse().unwrap()
+}
+
+/// Waits (polling, up to a minute) until `count` messages of the queue are visible again.
+async fn until_visible(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: u64) {
+    eventually("the received messages to be visible again", Duration::from_secs(60), || async {
+        (visible(sqs, queue_url).await == count).then_some(())
+    })
+    .await;
+}
+
+/// The real HTTP client, except that the `hang_at`-th DeleteMessage is never answered: a
+/// redrive stopped there has sent that message's copy and not yet deleted its original.
+#[derive(Debug, Clone)]
+struct HangsAtDelete {
+    inner: SharedHttpClient,
+    deletes: Arc<AtomicUsize>,
+    hang_at: usize,
+    reached: Arc<Notify>,
+}
+
+impl HttpClient for HangsAtDelete {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(HangsAtDeleteConnector {
+            inner: self.inner.http_connector(settings, components),
+            client: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct HangsAtDeleteConnector {
+    inner: SharedHttpConnector,
+    client: HangsAtDelete,
+}
+
+impl HttpConnector for HangsAtDeleteConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let delete = request.headers().get("x-amz-target") == Some("AmazonSQS.DeleteMessage");
+        if delete && self.client.deletes.fetch_add(1, Ordering::SeqCst) + 1 == self.client.hang_at {
+            self.client.reached.notify_one();
+            return HttpConnectorFuture::new(std::future::pending());
+        }
+        self.inner.call(request)
+    }
 }
 
 fn sorted(mut bodies: Vec<String>) -> Vec<String> {
@@ -129,10 +211,10 @@ async fn a_redrive_stopped_by_max_moves_exactly_that_many_and_a_rerun_completes_
     let q = queues().await;
     let bodies = q.dead_letters(23).await;
 
-    let started = Instant::now();
-    let report = q.redrive.move_messages(&q.dlq, &q.main, &options(20, Some(7))).await.unwrap();
-    // 7 sends at 20/s: the last starts 6 intervals of 50 ms after the first.
-    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+    let (redrive, sleep) = instantly_paced(&q.sqs);
+    let report = redrive.move_messages(&q.dlq, &q.main, &options(20, Some(7))).await.unwrap();
+    // 7 sends at 20/s: each after the first waits its 50 ms interval.
+    assert_eq!(sleep.logs(), [Duration::from_millis(50); 6]);
     assert_eq!((report.moved, report.handled(), report.stopped), (7, 7, StopReason::MaxReached));
     assert_eq!(depth(&q.sqs, &q.main).await, 7);
     // Only what was moved was received: nothing else is hidden in the source.
@@ -146,30 +228,38 @@ async fn a_redrive_stopped_by_max_moves_exactly_that_many_and_a_rerun_completes_
 }
 
 #[tokio::test]
-async fn a_redrive_cut_off_mid_flight_loses_nothing_and_a_rerun_completes_the_move() {
+async fn a_redrive_cut_off_between_a_send_and_its_delete_loses_nothing_and_a_rerun_completes_the_move() {
     let q = queues().await;
     let bodies = q.dead_letters(15).await;
+    let config = sdk_config().await;
+    let hangs = HangsAtDelete {
+        inner: config.http_client().expect("the SDK's HTTP client"),
+        deletes: Arc::default(),
+        hang_at: 5,
+        reached: Arc::default(),
+    };
+    let cut_sqs =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&config).http_client(hangs.clone()).build());
+    let (redrive, _) = instantly_paced(&cut_sqs);
     let short_visibility = RedriveOptions { visibility_timeout_seconds: 2, ..options(10, None) };
 
-    // As if the operator pressed Ctrl-C: the future is dropped at whatever await it is in,
-    // possibly between a send and its delete.
-    let cut =
-        tokio::time::timeout(Duration::from_millis(750), q.redrive.move_messages(&q.dlq, &q.main, &short_visibility))
-            .await;
-    assert!(cut.is_err(), "15 messages at 10/s take longer than the cut-off");
-    let copied = depth(&q.sqs, &q.main).await;
-    assert!((1..15).contains(&copied), "{copied} copies before the cut");
-    assert!(depth(&q.sqs, &q.main).await + depth(&q.sqs, &q.dlq).await >= 15, "nothing lost");
+    // As if the operator pressed Ctrl-C while the fifth original was being deleted: the
+    // future is dropped there, its copy stored, the original not yet deleted.
+    tokio::select! {
+        report = redrive.move_messages(&q.dlq, &q.main, &short_visibility) => panic!("finished: {report:?}"),
+        () = hangs.reached.notified() => {}
+    }
+    assert_eq!(depth(&q.sqs, &q.main).await, 5, "five copies sent");
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 11, "four originals deleted, the fifth not");
 
-    // Messages received before the cut are visible again after the visibility timeout.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // The messages received before the cut are visible again after their visibility timeout.
+    until_visible(&q.sqs, &q.dlq, 11).await;
     let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
-    assert_eq!(report.stopped, StopReason::Drained);
+    assert_eq!((report.moved, report.stopped), (11, StopReason::Drained));
     assert_eq!(depth(&q.sqs, &q.dlq).await, 0);
 
     let mut moved: Vec<String> = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
-    // At most the one message between its send and its delete at the cut is there twice.
-    assert!((15..=16).contains(&moved.len()), "{}", moved.len());
+    assert_eq!(moved.len(), 16, "the message cut between its send and its delete is there twice");
     moved.sort();
     moved.dedup();
     assert_eq!(moved, sorted(bodies), "every original is in the destination");
@@ -211,7 +301,7 @@ async fn failed_sends_leave_their_messages_in_the_source_and_a_rerun_moves_them(
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    until_visible(&q.sqs, &q.dlq, 3).await;
     let report = q.redrive.move_messages(&q.dlq, &q.main, &visibility).await.unwrap();
     assert_eq!((report.moved, report.failed_sends.len()), (3, 0));
     assert_eq!(depth(&q.sqs, &q.dlq).await, 0);

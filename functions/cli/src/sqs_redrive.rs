@@ -12,7 +12,7 @@
 //! interruption at any point may duplicate a message (its copy was stored, the original not yet
 //! deleted) but never loses one. Duplicates are harmless: the processor is idempotent.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::config::AsyncSleep;
 use aws_sdk_sqs::config::http::HttpResponse;
@@ -20,6 +20,8 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesError;
 use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, QueueAttributeName};
+use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::time::SharedTimeSource;
 
 /// `MaxNumberOfMessagesPerSecond` of a move task is at most this.
 pub const MAX_MOVE_TASK_RATE: u32 = 500;
@@ -33,6 +35,8 @@ const FAILED_SENDS_TO_STOP: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct SqsRedrive {
     client: aws_sdk_sqs::Client,
+    /// What paces the sends: the client's own sleep and time source, unless given.
+    pacing: Option<(SharedAsyncSleep, SharedTimeSource)>,
 }
 
 /// How [`SqsRedrive::move_messages`] runs.
@@ -247,7 +251,13 @@ struct QueueInfo {
 
 impl SqsRedrive {
     pub fn new(client: aws_sdk_sqs::Client) -> Self {
-        SqsRedrive { client }
+        SqsRedrive { client, pacing: None }
+    }
+
+    /// Paces the sends with `sleep` and `time` instead of the client's own (tests pass a
+    /// sleep that records what it was asked for and returns at once).
+    pub fn with_pacing(client: aws_sdk_sqs::Client, sleep: SharedAsyncSleep, time: SharedTimeSource) -> Self {
+        SqsRedrive { client, pacing: Some((sleep, time)) }
     }
 
     /// The source's message counts, for a dry run; also checks that the destination exists.
@@ -287,7 +297,13 @@ impl SqsRedrive {
                 return Err(RedriveError::FifoQueue { queue_url: url.to_owned() });
             }
         }
-        let sleep = self.client.config().sleep_impl().ok_or(RedriveError::NoSleepImplementation)?;
+        let (sleep, time) = match &self.pacing {
+            Some(pacing) => pacing.clone(),
+            None => (
+                self.client.config().sleep_impl().ok_or(RedriveError::NoSleepImplementation)?,
+                self.client.config().time_source().unwrap_or_default(),
+            ),
+        };
         let mut pacer = Pacer::per_second(options.rate_per_second);
         let mut report = RedriveReport::default();
         let mut empty_receives = 0;
@@ -332,7 +348,7 @@ impl SqsRedrive {
             }
             empty_receives = 0;
             for message in &messages {
-                let wait = pacer.reserve(Instant::now());
+                let wait = pacer.reserve(time.now());
                 if !wait.is_zero() {
                     sleep.sleep(wait).await;
                 }
@@ -523,7 +539,7 @@ where
 #[derive(Debug)]
 struct Pacer {
     interval: Duration,
-    next: Option<Instant>,
+    next: Option<SystemTime>,
 }
 
 impl Pacer {
@@ -532,10 +548,10 @@ impl Pacer {
     }
 
     /// How long to wait, from `now`, before the next send; reserves that send's slot.
-    fn reserve(&mut self, now: Instant) -> Duration {
+    fn reserve(&mut self, now: SystemTime) -> Duration {
         let slot = self.next.filter(|next| *next > now).unwrap_or(now);
         self.next = Some(slot + self.interval);
-        slot - now
+        slot.duration_since(now).unwrap_or_default()
     }
 }
 
@@ -545,7 +561,7 @@ mod tests {
 
     #[test]
     fn the_pacer_spaces_sends_at_the_rate() {
-        let start = Instant::now();
+        let start = SystemTime::UNIX_EPOCH;
         let mut pacer = Pacer::per_second(5);
         let waits: Vec<_> = (0..5).map(|_| pacer.reserve(start)).collect();
         assert_eq!(waits, [0, 200, 400, 600, 800].map(Duration::from_millis));
@@ -557,7 +573,7 @@ mod tests {
 
     #[test]
     fn the_pacer_does_not_save_up_a_burst_while_idle() {
-        let start = Instant::now();
+        let start = SystemTime::UNIX_EPOCH;
         let mut pacer = Pacer::per_second(10);
         assert_eq!(pacer.reserve(start), Duration::ZERO);
         let later = start + Duration::from_secs(60);
