@@ -15,7 +15,7 @@ export AWS_ENDPOINT_URL
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: dev down test lint samples venv venv-sam emulator-up emulator-down provision infra-test build validate \
-	chaos bench fuzz
+	deploy sam-build chaos bench fuzz
 
 dev: ## the local stack: emulator, resources, functions, one signed webhook all the way through
 	$(LOCAL)/dev.sh
@@ -55,6 +55,12 @@ infra-test: venv ## unit + end-to-end tests of infra/local (own moto on port 459
 
 build: venv ## release build of ingest/processor/reprocess with cargo lambda (arm64 if the target is installed, else x86-64), zipped, sizes printed
 	$(LOCAL)/build.sh
+
+sam-build: ## sam build as `make deploy` runs it, then the built functions checked for test-only code
+	infra/deploy.sh build
+
+deploy: ## sam build, then sam deploy: guided the first time, from samconfig.toml afterwards (needs AWS credentials)
+	infra/deploy.sh deploy
 
 validate: venv venv-sam ## sam validate --lint and cfn-lint on template.yaml (offline, no credentials)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} .venv-sam/bin/sam validate --lint --template template.yaml

@@ -4,10 +4,8 @@
 #   infra/local/build.sh            arm64 when the aarch64 target is installed, else x86-64
 #   HOOKLINE_ARCH=x86-64 infra/local/build.sh     force an architecture (arm64 | x86-64)
 #
-# Never downloads a Rust target: `cargo lambda build --arm64` would run `rustup target add`
-# by itself, so arm64 is only used when `rustup target list --installed` already shows
-# aarch64-unknown-linux-gnu. Deploy with the matching template parameter
-# (Architecture=arm64 or Architecture=x86_64).
+# Never downloads a Rust target (infra/arch.sh). Deploy with the matching template parameter
+# (Architecture=arm64 or Architecture=x86_64); `make deploy` (infra/deploy.sh) does it all.
 #
 # Fails (exit 3) when a stripped binary is over HOOKLINE_MAX_BINARY_BYTES (default 6,000,000),
 # and (exit 1) when a binary carries test-only code (infra/local/check_release.sh).
@@ -25,31 +23,8 @@ max_binary_bytes=${HOOKLINE_MAX_BINARY_BYTES:-6000000}
 [[ -x .venv/bin/cargo-lambda ]] || { echo "build: cargo-lambda not found; run 'make venv' first" >&2; exit 1; }
 export PATH="$root/.venv/bin:$PATH"
 
-target_installed() {
-    command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx "$1"
-}
-
-arch=${HOOKLINE_ARCH:-}
-if [[ -z "$arch" ]]; then
-    if target_installed aarch64-unknown-linux-gnu; then
-        arch=arm64
-    else
-        echo "build: the aarch64-unknown-linux-gnu Rust target is not installed; building x86-64 instead." >&2
-        echo "build: for arm64 (the template's default), run 'rustup target add aarch64-unknown-linux-gnu'" >&2
-        echo "build: yourself, or deploy this build with --parameter-overrides Architecture=x86_64." >&2
-        arch=x86-64
-    fi
-fi
-case "$arch" in
-    arm64)  triple=aarch64-unknown-linux-gnu; template_arch=arm64 ;;
-    x86-64) triple=x86_64-unknown-linux-gnu; template_arch=x86_64 ;;
-    *) echo "build: HOOKLINE_ARCH must be arm64 or x86-64, not '$arch'" >&2; exit 2 ;;
-esac
-if ! target_installed "$triple"; then
-    echo "build: Rust target $triple is not installed and will not be downloaded here." >&2
-    echo "build: run 'rustup target add $triple' first." >&2
-    exit 1
-fi
+# shellcheck source=../arch.sh
+. infra/arch.sh
 
 bin_args=()
 for f in "${functions[@]}"; do bin_args+=(--bin "$f"); done

@@ -29,8 +29,10 @@ step "sam validate --lint"
 infra/local/bootstrap.sh sam
 AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 \
   .venv-sam/bin/sam validate --lint --template template.yaml
-step "release build of the three functions (cargo lambda), checked for test-only code"
+step "release build of the three functions (cargo lambda), checked for size and test-only code"
 infra/local/build.sh
+step "sam build, as make deploy runs it (the same cargo lambda build, so seconds after the one above)"
+infra/deploy.sh build
 # The control: the local stack's processor is built with fault injection, and the check sees it.
 if infra/local/check_release.sh target/debug/processor 2>/dev/null; then
   echo "test: check_release.sh found no fault injection in target/debug/processor, which has it" >&2
