@@ -723,9 +723,11 @@ class Bench:
         env.update(extra or {})
         return env
 
-    def spawn(self, name: str, endpoint: str | None = None, extra: dict | None = None) -> subprocess.Popen:
-        """Starts one function process on its runtime API (Rust: the release binary; py-*:
-        the Python handler under infra/bench/python/runtime_client.py)."""
+    def spawn(
+        self, name: str, endpoint: str | None = None, extra: dict | None = None, binary: Path | None = None
+    ) -> subprocess.Popen:
+        """Starts one function process on its runtime API (Rust: the release binary, or
+        `binary`; py-*: the Python handler under infra/bench/python/runtime_client.py)."""
         env = self.function_env(name, endpoint or self.endpoint, extra)
         if name.startswith("py-"):
             env["_HANDLER"] = f"{name[3:]}_handler.handler"
@@ -734,7 +736,7 @@ class Bench:
             argv = [sys.executable, str(PYTHON_DIR / "runtime_client.py")]
             cwd = PYTHON_DIR
         else:
-            argv = [str(self.binaries[name])]
+            argv = [str(binary or self.binaries[name])]
             cwd = self.run_dir
         return self.processes.spawn(argv, env, self.run_dir / f"{name}.log", cwd)
 
@@ -1039,6 +1041,19 @@ class Bench:
         raw = self.raw_pipeline(n)
         return {"hookline": hookline, "raw": raw, "ratio": hookline["per_second"] / raw["per_second"]}
 
+    def processor_with_fault_injection(self) -> Path:
+        """The processor built with its `fault-injection` feature, which the deployed build
+        (target/lambda) leaves out: the poison webhooks below need its payload markers. The
+        same release profile; only the processor crate differs, so it builds in a minute."""
+        log("building the processor with fault injection for the request counts (cargo build --release)")
+        subprocess.run(
+            ["cargo", "build", "--release", "--locked", "-p", "hookline-processor", "--features", "fault-injection",
+             "--bin", "processor"],
+            cwd=ROOT,
+            check=True,
+        )
+        return ROOT / "target" / "release" / "processor"
+
     def request_counts(self) -> dict:
         """Every AWS request per processed message, counted at the proxy."""
         assert self.proxy is not None
@@ -1049,7 +1064,7 @@ class Bench:
         for name in ("ingest", "processor"):
             self.apis[name].reset()
         ingest = self.spawn("ingest", self.proxy_endpoint)
-        processor = self.spawn("processor", self.proxy_endpoint, extra)
+        processor = self.spawn("processor", self.proxy_endpoint, extra, self.processor_with_fault_injection())
         reprocess = None
         try:
             for name in ("ingest", "processor"):

@@ -16,9 +16,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 size=${1:-reduced}
-# Both sizes give the processor and reprocess a 5 s Timeout. (The full run once needed 30 s,
-# while moto deep-copied every table a TransactWriteItems touches; moto_server.py now snapshots
-# only the touched items, so a transaction's cost no longer grows with the table.)
+# Both sizes give the processor and reprocess a 5 s Timeout: enough because moto_server.py
+# snapshots only the items a TransactWriteItems touches (moto deep-copies every table it
+# touches, so a transaction's cost would grow with the table).
 case "$size" in
   reduced) events=${HOOKLINE_CHAOS_EVENTS:-400} ;;
   full) events=${HOOKLINE_CHAOS_EVENTS:-5000} ;;
