@@ -6,7 +6,7 @@
 What it does (see docs/performance.md for what each row means and the cost model built on it):
 
   a. cold start: each release binary (target/lambda/<fn>/bootstrap) is spawned against a
-     local Lambda runtime API served by this script, with a real sample event already
+     local Lambda runtime API (infra/local/runtime_api.py), with a real sample event already
      queued; the time from spawn to the response of that first event, median of N spawns,
      against a Python handler doing the same work with boto3 under a minimal Python
      runtime-API client (infra/bench/python/).
@@ -34,10 +34,8 @@ import http.client
 import json
 import os
 import queue
-import select
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,8 +45,8 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import boto3
@@ -57,10 +55,10 @@ from botocore.config import Config as BotoConfig
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
 from event_source_mapping import acknowledged, sqs_event  # noqa: E402  (the local ESM's event shape)
+from runtime_api import Invocation, QuietServer, RuntimeApi  # noqa: E402  (the runtime API protocol)
 
 FUNCTIONS = ("ingest", "processor", "reprocess")
 PYTHON_DIR = ROOT / "infra" / "bench" / "python"
-RUNTIME_API = "/2018-06-01/runtime"
 MB = 1024 * 1024
 # How ingest writes a JSON body: as itself, the envelope's last member, after this text.
 JSON_BODY_MEMBER = '"body_encoding":"json","body":'
@@ -88,175 +86,65 @@ class BenchError(Exception):
 
 
 # --------------------------------------------------------------------------------------
-# A local Lambda runtime API: what Lambda's runtime serves to the function process.
+# The functions' runtime API (infra/local/runtime_api.py, the one the local Lambda host serves
+# too), fed one invocation at a time by the benchmarks.
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A connection its client dropped (a stopped function process) is not an error here."""
-
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
-            super().handle_error(request, client_address)
-
-
-@dataclass
-class Invocation:
-    request_id: str
-    payload: bytes
-    done: threading.Event = field(default_factory=threading.Event)
-    kind: str = ""  # "response" | "error"
-    body: bytes = b""
-    finished_at: float = 0.0
-
-    def json(self):
-        return json.loads(self.body or b"null")
-
-
-class RuntimeApi:
-    """One function's runtime API on 127.0.0.1:port; one function process at a time.
-
-    GET  /2018-06-01/runtime/invocation/next              the next queued event (blocks)
-    POST /2018-06-01/runtime/invocation/{id}/response     the function's result
-    POST /2018-06-01/runtime/invocation/{id}/error        an invocation error
-    POST /2018-06-01/runtime/init/error                   an init (cold start) failure
-    """
+class BenchRuntime:
+    """One function's runtime API on 127.0.0.1:port; one function process at a time, each a
+    round started by `reset()`, so that a stopped process's last `next` gets nothing later."""
 
     def __init__(self, port: int, function_name: str, timeout_ms: int = 30_000):
         self.function_name = function_name
-        self.timeout_ms = timeout_ms
-        self.lock = threading.Lock()
         self.pending: queue.Queue[Invocation] = queue.Queue()
-        self.invocations: dict[str, Invocation] = {}
-        self.init_error: bytes | None = None
-        self.first_next_at: float | None = None
+        self.failed_init: bytes | None = None
         self.closed = False
-        api = self
+        self.api = RuntimeApi(function_name, self, port=port, default_timeout_ms=timeout_ms)
+        self.port = self.api.port
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    @property
+    def first_next_at(self) -> float | None:
+        return self.api.first_next_at
 
-            def log_message(self, *args):  # quiet
-                pass
+    # The runtime API's InvocationSource.
+    def next(self) -> Invocation | None:
+        pending = self.pending
+        while True:
+            try:
+                return pending.get(timeout=0.5)
+            except queue.Empty:
+                if self.closed or pending is not self.pending:
+                    return None  # a process of an earlier round: give it nothing
 
-            def _reply(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def requeue(self, invocation: Invocation) -> None:
+        self.pending.put(invocation)  # its process was gone: the next one's
 
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                        if size == 0:
-                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                                pass
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def finished(self, invocation: Invocation) -> None:
+        pass
 
-            def do_GET(self):  # noqa: N802
-                if self.path != f"{RUNTIME_API}/invocation/next":
-                    return self._reply(404, b'{"errorMessage":"not found"}')
-                with api.lock:
-                    if api.first_next_at is None:
-                        api.first_next_at = time.perf_counter()
-                    pending = api.pending
-                while True:
-                    try:
-                        invocation = pending.get(timeout=0.5)
-                    except queue.Empty:
-                        if api.closed or pending is not api.pending or not self._peer_alive():
-                            self.close_connection = True
-                            return  # a process of an earlier round: give it nothing
-                        continue
-                    if self._peer_alive():
-                        break
-                    # The request was read only after its (killed) process was gone: the
-                    # event belongs to the next process.
-                    api.pending.put(invocation)
-                    self.close_connection = True
-                    return
-                deadline = int(time.time() * 1000) + api.timeout_ms
-                try:
-                    self._reply(
-                        200,
-                        invocation.payload,
-                        {
-                            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-                            "Lambda-Runtime-Deadline-Ms": str(deadline),
-                            "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:"
-                            + api.function_name,
-                            "Lambda-Runtime-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
-                        },
-                    )
-                except OSError:
-                    api.pending.put(invocation)
-                    self.close_connection = True
-
-            def _peer_alive(self) -> bool:
-                """False once the client closed its end (its process was stopped)."""
-                try:
-                    readable, _, _ = select.select([self.connection], [], [], 0)
-                    return not readable or self.connection.recv(1, socket.MSG_PEEK) != b""
-                except OSError:
-                    return False
-
-            def do_POST(self):  # noqa: N802
-                body = self._body()
-                now = time.perf_counter()
-                path = self.path
-                if path == f"{RUNTIME_API}/init/error":
-                    api.init_error = body or b"init error"
-                    return self._reply(202, b'{"status":"OK"}')
-                prefix = f"{RUNTIME_API}/invocation/"
-                if path.startswith(prefix):
-                    request_id, _, kind = path[len(prefix) :].partition("/")
-                    invocation = api.invocations.get(request_id)
-                    if invocation is not None and kind in ("response", "error"):
-                        invocation.kind, invocation.body, invocation.finished_at = kind, body, now
-                        invocation.done.set()
-                        return self._reply(202, b'{"status":"OK"}')
-                return self._reply(404, b'{"errorMessage":"unknown invocation"}')
-
-        self.server = QuietServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"runtime-api-{port}", daemon=True)
-        self.thread.start()
-        self.port = port
+    def init_error(self, body: bytes) -> None:
+        self.failed_init = body
 
     def reset(self) -> None:
-        """Forget the previous process: its pending GET /next gets nothing from now on."""
-        with self.lock:
-            self.pending = queue.Queue()
-            self.invocations = {}
-            self.init_error = None
-            self.first_next_at = None
-
-    def submit(self, payload: bytes) -> Invocation:
-        invocation = Invocation(str(uuid.uuid4()), payload)
-        self.invocations[invocation.request_id] = invocation
-        self.pending.put(invocation)
-        return invocation
+        """Forget the previous process: its pending `next` gets nothing from now on."""
+        self.pending = queue.Queue()
+        self.failed_init = None
+        self.api.first_next_at = None
 
     def wait(self, invocation: Invocation, process: subprocess.Popen | None, timeout: float = 60.0) -> Invocation:
         deadline = time.monotonic() + timeout
         while not invocation.done.wait(0.05):
-            if self.init_error is not None:
-                raise BenchError(f"{self.function_name}: init error: {self.init_error[:500].decode(errors='replace')}")
+            if self.failed_init is not None:
+                raise BenchError(f"{self.function_name}: init error: {self.failed_init[:500].decode(errors='replace')}")
             if process is not None and process.poll() is not None:
                 raise BenchError(f"{self.function_name}: the process exited with {process.returncode}")
             if time.monotonic() > deadline:
                 raise BenchError(f"{self.function_name}: no response within {timeout:.0f} s")
-        self.invocations.pop(invocation.request_id, None)
+        return invocation
+
+    def submit(self, payload: bytes) -> Invocation:
+        invocation = Invocation(payload)
+        self.pending.put(invocation)
         return invocation
 
     def invoke(self, payload, process: subprocess.Popen | None, timeout: float = 60.0) -> Invocation:
@@ -265,8 +153,7 @@ class RuntimeApi:
 
     def close(self) -> None:
         self.closed = True
-        self.server.shutdown()
-        self.server.server_close()
+        self.api.close()
 
 
 # --------------------------------------------------------------------------------------
@@ -601,7 +488,7 @@ class Bench:
         self.endpoint = f"http://127.0.0.1:{self.moto_port}"
         self.proxy_endpoint = f"http://127.0.0.1:{args.proxy_port}"
         self.processes = Processes()
-        self.apis: dict[str, RuntimeApi] = {}
+        self.apis: dict[str, BenchRuntime] = {}
         self.proxy: CountingProxy | None = None
         self.moto_started = False
         self.events = Events()
@@ -641,8 +528,8 @@ class Bench:
         self.parking = self.config["HOOKLINE_RESOURCE_PARKING_QUEUE"]
         self.events_table = self.config["HOOKLINE_RESOURCE_EVENTS_TABLE"]
         for offset, name in enumerate(FUNCTIONS):
-            self.apis[name] = RuntimeApi(self.args.api_port + offset, name)
-            self.apis["py-" + name] = RuntimeApi(self.args.api_port + 3 + offset, "py-" + name)
+            self.apis[name] = BenchRuntime(self.args.api_port + offset, name)
+            self.apis["py-" + name] = BenchRuntime(self.args.api_port + 3 + offset, "py-" + name)
         self.proxy = CountingProxy(self.args.proxy_port, self.moto_port)
 
     def provision(self, reset: bool = False) -> None:

@@ -30,61 +30,38 @@ import base64
 import collections
 import json
 import os
-import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from runtime_api import Invocation, QuietServer, RuntimeApi  # same folder: the runtime API protocol
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME = "/2018-06-01/runtime"
 
 
 def log(event: str, **fields) -> None:
     print(json.dumps({"time": time.time(), "source": "lambda_host", "event": event, **fields}), flush=True)
 
 
-class Invocation:
-    def __init__(self, payload: bytes, timeout: float):
-        self.id = str(uuid.uuid4())
-        self.payload = payload
-        self.deadline_ms = int((time.time() + timeout) * 1000)
-        self.done = threading.Event()
-        self.response: bytes = b""
-        self.error = False
-
-    def finish(self, body: bytes, error: bool) -> None:
-        if not self.done.is_set():
-            self.response, self.error = body, error
-            self.done.set()
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 class Environment:
-    """One execution environment: a process and the runtime API it polls."""
+    """One execution environment: a process of the function's binary and the runtime API it
+    polls (runtime_api.py), fed from the function's pending invocations."""
 
     def __init__(self, function: "Function"):
         self.function = function
         self.current: Invocation | None = None
         self.dead = False
         self.waiting = False  # its process is asking for the next invocation
-        environment = self
-        self.server = Server(("127.0.0.1", 0), type("RuntimeApi", (RuntimeApiHandler,), {"environment": environment}))
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.api = RuntimeApi(function.name, self)
         env = dict(function.env)
         env.update(
-            AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.server.server_address[1]}",
+            AWS_LAMBDA_RUNTIME_API=self.api.address,
             AWS_LAMBDA_FUNCTION_NAME=function.name,
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
@@ -92,6 +69,21 @@ class Environment:
         )
         self.process = subprocess.Popen([str(function.binary)], env=env, stdin=subprocess.DEVNULL)
         log("environment_started", function=function.name, pid=self.process.pid)
+
+    # The runtime API's InvocationSource.
+    def next(self) -> Invocation | None:
+        return self.function.next_for(self)
+
+    def requeue(self, invocation: Invocation) -> None:
+        self.function.requeue(self, invocation)
+
+    def finished(self, invocation: Invocation) -> None:
+        with self.function.lock:
+            if self.current is invocation:
+                self.current = None
+
+    def init_error(self, body: bytes) -> None:
+        log("init_error", function=self.function.name, error=body[:500].decode(errors="replace"))
 
     def discard(self, reason: str) -> None:
         if self.dead:
@@ -103,10 +95,8 @@ class Environment:
         held = self.current
         self.current = None
         if held is not None:
-            body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": reason}).encode()
-            held.finish(body, error=True)
-        self.server.shutdown()
-        self.server.server_close()
+            held.finish("error", json.dumps({"errorType": "Runtime.ExitError", "errorMessage": reason}).encode())
+        self.api.close()
         log("environment_discarded", function=self.function.name, pid=self.process.pid, reason=reason,
             invocation_failed=held is not None)
         with self.function.lock:
@@ -129,7 +119,7 @@ class Function:
         self.environments: list[Environment] = []
 
     def invoke(self, payload: bytes) -> Invocation:
-        invocation = Invocation(payload, self.timeout)
+        invocation = Invocation(payload, deadline_ms=int((time.time() + self.timeout) * 1000))
         with self.lock:
             self.pending.append(invocation)
             self.start_environments()
@@ -139,7 +129,7 @@ class Function:
                     self.pending.remove(invocation)
                 holder = next((e for e in self.environments if e.current is invocation), None)
             message = f"Task timed out after {self.timeout:.0f} seconds"
-            invocation.finish(json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode(), error=True)
+            invocation.finish("error", json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode())
             if holder is not None:
                 holder.discard(message)
         return invocation
@@ -192,78 +182,6 @@ class Function:
                 code = environment.process.poll()
                 if code is not None and not environment.dead:
                     environment.discard(f"Runtime exited with status {code}")
-
-
-class RuntimeApiHandler(BaseHTTPRequestHandler):
-    environment: Environment
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *_):
-        pass
-
-    def reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path != f"{RUNTIME}/invocation/next":
-            return self.reply(404)
-        function = self.environment.function
-        invocation = function.next_for(self.environment)
-        if invocation is not None and not self.peer_alive():
-            # Its process closed the connection (it died while waiting): the invocation is
-            # the next environment's.
-            function.requeue(self.environment, invocation)
-            invocation = None
-        if invocation is None:
-            try:
-                self.reply(500, b'{"errorType":"EnvironmentDiscarded"}')
-            except OSError:
-                pass
-            return
-        try:
-            self.reply(
-                200,
-                invocation.payload,
-                {
-                    "content-type": "application/json",
-                    "lambda-runtime-aws-request-id": invocation.id,
-                    "lambda-runtime-deadline-ms": str(invocation.deadline_ms),
-                    "lambda-runtime-invoked-function-arn": f"arn:aws:lambda:us-east-1:123456789012:function:{function.name}",
-                    "lambda-runtime-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
-                },
-            )
-        except OSError:
-            function.requeue(self.environment, invocation)
-
-    def peer_alive(self) -> bool:
-        """False once the process closed its end of the connection."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return not readable or self.connection.recv(1, socket.MSG_PEEK) != b""
-        except OSError:
-            return False
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        parts = self.path.split("/")
-        environment = self.environment
-        if self.path == f"{RUNTIME}/init/error":
-            log("init_error", function=environment.function.name, error=body[:500].decode(errors="replace"))
-            return self.reply(202)
-        # /2018-06-01/runtime/invocation/{id}/response|error
-        if len(parts) == 6 and parts[3] == "invocation" and parts[5] in ("response", "error"):
-            invocation = environment.current
-            if invocation is None or invocation.id != parts[4]:
-                return self.reply(400, b'{"errorType":"InvalidRequestID"}')
-            environment.current = None
-            invocation.finish(body, error=parts[5] == "error")
-            return self.reply(202)
-        self.reply(404)
 
 
 def api_gateway_event(handler: BaseHTTPRequestHandler, path: str, query: str, body: bytes) -> dict:
@@ -332,7 +250,7 @@ class FrontHandler(BaseHTTPRequestHandler):
             headers = {"content-type": "application/json"}
             if invocation.error:
                 headers["x-amz-function-error"] = "Unhandled"
-            return self.reply(200, invocation.response, headers)
+            return self.reply(200, invocation.body, headers)
         if len(parts) >= 3 and parts[1] == "lambda-url":
             function = self.functions.get(parts[2])
             if function is None:
@@ -342,7 +260,7 @@ class FrontHandler(BaseHTTPRequestHandler):
             if invocation.error:
                 # What API Gateway answers when the integration fails or times out.
                 return self.reply(503, b'{"message":"Service Unavailable"}', {"content-type": "application/json"})
-            return self.reply(*http_response(invocation.response))
+            return self.reply(*http_response(invocation.body))
         self.reply(404, b'{"message":"Not Found"}')
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
@@ -395,7 +313,7 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     for function in functions.values():
         threading.Thread(target=function.supervise, args=(stop,), daemon=True).start()
-    front = Server(("127.0.0.1", args.port), type("Front", (FrontHandler,), {"functions": functions}))
+    front = QuietServer(("127.0.0.1", args.port), type("Front", (FrontHandler,), {"functions": functions}))
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=front.serve_forever, daemon=True).start()
