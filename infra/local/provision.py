@@ -293,19 +293,6 @@ def resolve(value: Any, ctx: Context, _conditions: tuple[str, ...] = ()) -> Any:
                 return _sub(arg, {}, ctx)
             text, variables = arg
             return _sub(text, {k: rec(v) for k, v in variables.items()}, ctx)
-        if key == "Fn::Join":
-            delimiter, items = arg
-            items = rec(items)
-            return delimiter.join(str(_scalar_text(i)) for i in items)
-        if key == "Fn::Select":
-            index, items = rec(arg)
-            try:
-                return items[int(index)]
-            except (IndexError, ValueError) as e:
-                raise Unresolvable(f"Fn::Select {index}: {e}") from None
-        if key == "Fn::Split":
-            delimiter, text = arg
-            return str(rec(text)).split(delimiter)
         if key == "Fn::FindInMap":
             mapping, top, second = (str(_scalar_text(x)) for x in rec(arg[:3]))
             table = (ctx.template.get("Mappings") or {}).get(mapping)
@@ -314,8 +301,6 @@ def resolve(value: Any, ctx: Context, _conditions: tuple[str, ...] = ()) -> Any:
             try:
                 return _scalar_text(copy.deepcopy(table[top][second]))
             except KeyError:
-                if len(arg) > 3 and isinstance(arg[3], dict) and "DefaultValue" in arg[3]:
-                    return rec(arg[3]["DefaultValue"])
                 raise Unresolvable(f"Fn::FindInMap: {mapping} has no {top}/{second}") from None
         if key == "Fn::If":
             condition, if_true, if_false = arg
@@ -325,11 +310,9 @@ def resolve(value: Any, ctx: Context, _conditions: tuple[str, ...] = ()) -> Any:
             return a == b
         if key == "Fn::Not":
             return not _truth(rec(arg[0]), "Fn::Not")
-        if key == "Fn::And":
-            return all(_truth(rec(c), "Fn::And") for c in arg)
-        if key == "Fn::Or":
-            return any(_truth(rec(c), "Fn::Or") for c in arg)
         if key.startswith("Fn::"):
+            # Only what template.yaml uses is resolved (Ref, Sub, GetAtt, FindInMap, If,
+            # Equals, Not, Condition); anything else fails loudly rather than guessing.
             raise Unresolvable(f"{key} is not supported by the local provisioner")
     out = {}
     for k, v in value.items():
