@@ -16,6 +16,7 @@ export PATH="$root/.venv/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "toolchain: $(rustc --version) (rust-toolchain.toml; at least Cargo.toml's rust-version)"
 step "build: the local stack's functions (as make dev builds them), then every test and benchmark"
 cargo build --workspace --bins --locked
 cargo build --workspace --all-targets --locked
