@@ -8,6 +8,7 @@ pub mod dynamo_events_sink;
 pub mod dynamo_idempotency_store;
 pub mod dynamo_ledger;
 mod dynamo_values;
+#[cfg(any(test, feature = "lambda"))]
 pub mod lambda_sqs;
 pub mod sdk;
 pub mod secrets_manager_sources;
