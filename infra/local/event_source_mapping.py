@@ -118,8 +118,31 @@ def log(event: str, **fields) -> None:
     print(json.dumps({"time": time.time(), "event": event, **fields}), flush=True)
 
 
-def poll(mapping: Mapping, port: int, stop: threading.Event, invoke_timeout: float) -> None:
-    sqs = boto3.client("sqs")
+def function_credentials(functions_path: Path, function: str) -> dict[str, str]:
+    """The function's own credentials from the `.functions.json` file beside the env file, if
+    provisioning gave it some: Lambda's event source mapping polls with the function's
+    execution role, so its ReceiveMessage and DeleteMessage need that role's permissions."""
+    try:
+        document = json.loads(functions_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    for spec in document.get("functions", []):
+        if spec.get("name") == function:
+            env = spec.get("environment", {})
+            names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            if all(name in env for name in names):
+                return {
+                    "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+                    "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+                    "aws_session_token": env["AWS_SESSION_TOKEN"],
+                }
+    return {}
+
+
+def poll(
+    mapping: Mapping, port: int, stop: threading.Event, invoke_timeout: float, credentials: dict[str, str] | None = None
+) -> None:
+    sqs = boto3.client("sqs", **(credentials or {}))
     arn = queue_arn(sqs, mapping.queue_url)
     region = sqs.meta.region_name
     log("mapping_started", function=mapping.function, queue=mapping.queue_logical_id)
@@ -244,8 +267,14 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    functions_path = Path(args.env_file).with_name(Path(args.env_file).stem + ".functions.json")
     threads = [
-        threading.Thread(target=poll, args=(m, args.port, stop, args.invoke_timeout), daemon=True) for m in mappings
+        threading.Thread(
+            target=poll,
+            args=(m, args.port, stop, args.invoke_timeout, function_credentials(functions_path, m.function)),
+            daemon=True,
+        )
+        for m in mappings
     ]
     for thread in threads:
         thread.start()

@@ -14,7 +14,8 @@ run slowed to a crawl and moto reached 24 GB). Here a transaction snapshots only
 it touches, and a cancelled one puts exactly those back.
 
 Its slowest Python paths (UpdateExpression parsing and validation, backend lookup) are made
-cheap by moto_fast_paths, imported below.
+cheap by moto_fast_paths, imported below; moto_iam makes its IAM authorization check the
+resources AWS checks, and `POST /_hookline/iam` (body `on` or `off`) switches it on and off.
 
     python moto_server.py -H 127.0.0.1 -p 4566     (the same options as moto_server)
 """
@@ -32,12 +33,24 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 import moto_fast_paths  # noqa: F401  (patches moto on import)
+import moto_iam  # authorization against the resources AWS checks (patches moto on import)
 
 _dynamodb = threading.Lock()
 _dispatch = server.DomainDispatcherApplication.__call__
 
 
 def _call(self, environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    if path == "/_hookline/iam":
+        # The local stack's switch for IAM enforcement (moto_iam.py): provision.py turns it
+        # off while it creates resources and on when the stack is ready.
+        if environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            moto_iam.enforce(environ["wsgi.input"].read(length).strip() == b"on")
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"on" if moto_iam.enforced() else b"off"]
+    if path.startswith("/moto-api/reset"):
+        moto_iam.enforce(False)  # a reset stack has no roles to enforce
     if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
         with _dynamodb:
             # The backend works while the response is produced: consume it under the lock.

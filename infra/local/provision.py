@@ -44,7 +44,9 @@ FALLBACK_ACCOUNT_ID = "123456789012"  # moto's default account
 SQS_QUEUE = "AWS::SQS::Queue"
 DYNAMODB_TABLE = "AWS::DynamoDB::Table"
 SECRET = "AWS::SecretsManager::Secret"
-EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET)
+IAM_ROLE = "AWS::IAM::Role"
+LOG_GROUP = "AWS::Logs::LogGroup"
+EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 # Queue properties passed to SQS as attributes (CloudFormation name -> SQS attribute name).
@@ -466,10 +468,15 @@ def function_specs(ctx: Context, extra: dict[str, str], warn: Callable[[str], No
         variables = _function_variables(lid, resource, ctx, warn)
         if "SSL_CERT_FILE" in variables:
             variables["SSL_CERT_FILE"] = local_ca_bundle(variables["SSL_CERT_FILE"])
+        try:
+            role_arn = resolve(props["Role"], ctx) if "Role" in props else None
+        except Unresolvable:
+            role_arn = None
         specs.append(
             {
                 "name": binary,
                 "logical_id": lid,
+                "role_arn": role_arn,
                 "timeout_seconds": int(setting("Timeout", 3)),
                 "memory_mb": int(setting("MemorySize", 128)),
                 "environment": {**lambda_env, **variables, **extra},
@@ -507,6 +514,7 @@ def env_lines(
     function_env: dict[str, str],
     resources: dict[str, ResolvedResource],
     extra: dict[str, str],
+    credentials: dict[str, str] | None = None,
 ) -> list[str]:
     """The env file's lines, in order: emulator settings, function variables, resources, extras.
 
@@ -533,8 +541,8 @@ def env_lines(
 
     put("AWS_ENDPOINT_URL", endpoint_url)
     put("AWS_REGION", region)
-    put("AWS_ACCESS_KEY_ID", "test")
-    put("AWS_SECRET_ACCESS_KEY", "test")
+    put("AWS_ACCESS_KEY_ID", (credentials or {}).get("AWS_ACCESS_KEY_ID", "test"))
+    put("AWS_SECRET_ACCESS_KEY", (credentials or {}).get("AWS_SECRET_ACCESS_KEY", "test"))
     for k, v in function_env.items():
         put(k, local_ca_bundle(v) if k == "SSL_CERT_FILE" else v)
     for lid, resource in resources.items():
@@ -542,6 +550,50 @@ def env_lines(
     for k, v in extra.items():
         put(k, v)
     return [f"{k}={v}" for k, v in entries.items()]
+
+
+def set_iam_enforcement(endpoint_url: str, on: bool) -> None:
+    """Switches the emulator's IAM enforcement (moto_server.py's `POST /_hookline/iam`)."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint_url}/_hookline/iam", data=b"on" if on else b"off", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            answer = reply.read().strip()
+    except OSError as e:
+        if not on:
+            return  # an emulator without the switch enforces nothing to begin with
+        raise ProvisionError(f"cannot switch IAM enforcement on at {endpoint_url}: {e}") from None
+    if answer != (b"on" if on else b"off"):
+        raise ProvisionError(f"the emulator at {endpoint_url} answered {answer!r} to switching IAM enforcement")
+
+
+def operator_credentials(session: Callable[[str], Any], stack_name: str) -> dict[str, str]:
+    """Access keys of an operator user allowed everything: what the scripts, the tests and the
+    CLI use once enforcement is on (an account's administrator, in AWS terms)."""
+    iam = session("iam")
+    name = f"{stack_name}-operator"
+    try:
+        iam.create_user(UserName=name)
+    except iam.exceptions.EntityAlreadyExistsException:
+        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName=name, PolicyName="operator", PolicyDocument=json.dumps(document))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def role_credentials(session: Callable[[str], Any], role_arn: str, session_name: str) -> dict[str, str]:
+    """A role's temporary credentials, as Lambda hands a function its execution role's."""
+    credentials = session("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=43200)[
+        "Credentials"
+    ]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
 
 
 def write_functions_file(path: Path, endpoint_url: str, region: str, specs: list[dict]) -> None:
@@ -665,6 +717,10 @@ class Provisioner:
                 result = self.queue(lid, props)
             elif kind == DYNAMODB_TABLE:
                 result = self.table(lid, props)
+            elif kind == IAM_ROLE:
+                result = self.role(lid, props)
+            elif kind == LOG_GROUP:
+                result = self.log_group(lid, props)
             else:
                 result = self.secret(lid, props, secret_values.get(lid))
             self.ctx.resources[lid] = result
@@ -791,6 +847,49 @@ class Provisioner:
         )
 
     # -- Secrets Manager ----------------------------------------------------------------
+
+    # -- IAM and CloudWatch Logs ----------------------------------------------------------
+
+    def role(self, lid: str, props: dict[str, Any]) -> ResolvedResource:
+        """The role with exactly the template's inline policies (a re-run replaces them and
+        removes any the template no longer has), so the emulator enforces what AWS would."""
+        iam = self.client("iam")
+        name = props.get("RoleName") or f"{self.ctx.stack_name}-{lid}"
+        trust = json.dumps(props.get("AssumeRolePolicyDocument") or {})
+        try:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+            action = "updated"
+        except iam.exceptions.NoSuchEntityException:
+            kwargs: dict[str, Any] = {"RoleName": name, "AssumeRolePolicyDocument": trust}
+            if props.get("Description"):
+                kwargs["Description"] = props["Description"]
+            arn = iam.create_role(**kwargs)["Role"]["Arn"]
+            action = "created"
+        wanted = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies") or []}
+        for stale in set(iam.list_role_policies(RoleName=name)["PolicyNames"]) - set(wanted):
+            iam.delete_role_policy(RoleName=name, PolicyName=stale)
+        for policy_name, document in wanted.items():
+            iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+        for prop in props:
+            if prop not in ("RoleName", "Description", "AssumeRolePolicyDocument", "Policies"):
+                self.out(f"note      {lid}: property {prop} is not supported locally; skipped")
+        self.out(f"{action:<9} {lid} ({name}, {len(wanted)} inline policies)")
+        return ResolvedResource(ref=name, attributes={"Arn": arn, "RoleId": name})
+
+    def log_group(self, lid: str, props: dict[str, Any]) -> ResolvedResource:
+        logs = self.client("logs")
+        name = props.get("LogGroupName") or f"/{self.ctx.stack_name}/{lid}"
+        try:
+            logs.create_log_group(logGroupName=name)
+            action = "created"
+        except logs.exceptions.ResourceAlreadyExistsException:
+            action = "unchanged"
+        if props.get("RetentionInDays"):
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        arn = f"arn:aws:logs:{self.ctx.region}:{self.ctx.account_id}:log-group:{name}"
+        self.detail(f"{action:<9} {lid} ({name})")
+        return ResolvedResource(ref=name, attributes={"Arn": f"{arn}:*"})
 
     def secret(self, lid: str, props: dict[str, Any], override: str | None) -> ResolvedResource:
         sm = self.client("secretsmanager")
@@ -924,6 +1023,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--env-file", help=f"where to write the env file (default: {DEFAULT_ENV_FILE} in the repo root)")
     p.add_argument("--extra", action="append", default=[], metavar="K=V", help="append a line to the env file")
     p.add_argument("-v", "--verbose", action="store_true", help="list each resource and property left out on purpose")
+    p.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="run each function with its own role's credentials, the env file with an operator's, and switch the "
+        "emulator's IAM enforcement on at the end",
+    )
     return p.parse_args(argv)
 
 
@@ -972,6 +1077,7 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as e:
                 raise ProvisionError(f"--secret-value {lid}: cannot read {file}: {e.strerror}") from None
 
+        set_iam_enforcement(args.endpoint_url, False)  # provisioning itself is not a role's work
         session = boto3_session_factory(args.endpoint_url, args.region)
         account_id = _account_id(session, args.endpoint_url)
         ctx = Context(
@@ -985,10 +1091,20 @@ def main(argv: list[str] | None = None) -> int:
         provisioned = Provisioner(ctx, session, verbose=args.verbose).provision(secret_values)
 
         env_path = Path(args.env_file) if args.env_file else REPO_ROOT / DEFAULT_ENV_FILE
-        lines = env_lines(args.endpoint_url, args.region, function_environment(ctx), provisioned, extra)
+        specs = function_specs(ctx, extra, warn=lambda _: None)  # notes printed with the env file's
+        operator: dict[str, str] = {}
+        if args.enforce_iam:
+            operator = operator_credentials(session, args.stack_name)
+            for spec in specs:
+                if not spec["role_arn"]:
+                    raise ProvisionError(f"--enforce-iam: function {spec['name']} has no role the emulator holds")
+                spec["environment"].update(role_credentials(session, spec["role_arn"], f"{args.stack_name}-{spec['name']}"))
+        lines = env_lines(args.endpoint_url, args.region, function_environment(ctx), provisioned, extra, operator)
         write_env_file(env_path, lines)
-        specs = function_specs(ctx, extra, warn=lambda _: None)  # notes already printed above
         write_functions_file(functions_file(env_path), args.endpoint_url, args.region, specs)
+        if args.enforce_iam:
+            set_iam_enforcement(args.endpoint_url, True)
+            print("IAM enforcement is on: each function runs with its own role's credentials, the env file's are an operator's")
         print(f"wrote {env_path} ({len(lines)} variables) and {functions_file(env_path).name} ({len(specs)} functions)")
         return 0
     except ProvisionError as e:

@@ -1,0 +1,196 @@
+"""moto_iam: requests authorized against the resources and actions AWS checks.
+
+The documented behaviour these tests hold the wrapper to:
+- a DynamoDB statement scoped to a table ARN allows that table only, and a TransactWriteItems
+  needs each operation's own permission on each item's table ("Using IAM with DynamoDB
+  transactions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html);
+- an SQS batch action needs its single action ("Amazon SQS API permissions: Actions and resource
+  reference": DeleteMessageBatch -> sqs:DeleteMessage, SendMessageBatch -> sqs:SendMessage,
+  ChangeMessageVisibilityBatch -> sqs:ChangeMessageVisibility);
+- a Secrets Manager statement names the secret's full ARN, while a caller may name the secret by
+  name.
+They run in-process (moto's mock) with a role assumed as the local stack assumes each function's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unittest
+
+import boto3
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+import moto_iam
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class PermissionsTest(unittest.TestCase):
+    def test_a_transaction_is_each_of_its_operations_on_its_own_table(self):
+        body = {
+            "TransactItems": [
+                {"Put": {"TableName": "events"}},
+                {"Update": {"TableName": "idempotency"}},
+                {"ConditionCheck": {"TableName": "idempotency"}},
+                {"Delete": {"TableName": "other"}},
+            ]
+        }
+        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+        self.assertEqual(
+            moto_iam.dynamodb_permissions("TransactWriteItems", body, REGION, ACCOUNT),
+            [
+                ("PutItem", f"{table}/events"),
+                ("UpdateItem", f"{table}/idempotency"),
+                ("ConditionCheckItem", f"{table}/idempotency"),
+                ("DeleteItem", f"{table}/other"),
+            ],
+        )
+
+    def test_single_table_requests_indexes_batches_and_tableless_actions(self):
+        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+        self.assertEqual(moto_iam.dynamodb_permissions("GetItem", {"TableName": "t"}, REGION, ACCOUNT), [("GetItem", f"{table}/t")])
+        self.assertEqual(
+            moto_iam.dynamodb_permissions("Query", {"TableName": "t", "IndexName": "by_status"}, REGION, ACCOUNT),
+            [("Query", f"{table}/t/index/by_status")],
+        )
+        self.assertEqual(
+            moto_iam.dynamodb_permissions("BatchWriteItem", {"RequestItems": {"a": [], "b": []}}, REGION, ACCOUNT),
+            [("BatchWriteItem", f"{table}/a"), ("BatchWriteItem", f"{table}/b")],
+        )
+        self.assertEqual(moto_iam.dynamodb_permissions("ListTables", {}, REGION, ACCOUNT), [("ListTables", "*")])
+
+    def test_log_resources(self):
+        group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f"
+        self.assertEqual(moto_iam.logs_resource({"logGroupName": "/aws/lambda/f"}, REGION, ACCOUNT), group)
+        self.assertEqual(
+            moto_iam.logs_resource({"logGroupName": "/aws/lambda/f", "logStreamName": "s"}, REGION, ACCOUNT),
+            f"{group}:log-stream:s",
+        )
+        self.assertEqual(moto_iam.logs_resource({}, REGION, ACCOUNT), "*")
+
+
+@mock_aws
+class EnforcementTest(unittest.TestCase):
+    """A role allowed UpdateItem on one table, PutItem on another, SendMessage and DeleteMessage
+    on one queue and GetSecretValue on one secret; everything else must be denied."""
+
+    @classmethod
+    def setUpClass(cls):
+        # In-process only: an endpoint in the environment (make test exports its stack's) would
+        # send these clients to a real server instead of moto's mock.
+        cls.endpoints = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
+
+    @classmethod
+    def tearDownClass(cls):
+        os.environ.update(cls.endpoints)
+
+    def setUp(self):
+        moto_iam.enforce(False)
+        self.addCleanup(moto_iam.enforce, False)
+        admin = {"region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        dynamodb = boto3.client("dynamodb", **admin)
+        for name in ("idempotency", "events", "ledger"):
+            dynamodb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        sqs = boto3.client("sqs", **admin)
+        self.allowed_queue = sqs.create_queue(QueueName="allowed")["QueueUrl"]
+        self.other_queue = sqs.create_queue(QueueName="other")["QueueUrl"]
+        allowed_arn = sqs.get_queue_attributes(QueueUrl=self.allowed_queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        secrets = boto3.client("secretsmanager", **admin)
+        self.secret_arn = secrets.create_secret(Name="sources", SecretString="{}")["ARN"]
+        secrets.create_secret(Name="other", SecretString="{}")
+        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": f"{table}/idempotency"},
+                {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"{table}/events"},
+                {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:DeleteMessage", "sqs:ReceiveMessage"], "Resource": allowed_arn},
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": self.secret_arn},
+            ],
+        }
+        iam = boto3.client("iam", **admin)
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="fn", PolicyName="fn", PolicyDocument=json.dumps(policy))
+        credentials = boto3.client("sts", **admin).assume_role(RoleArn=role, RoleSessionName="fn")["Credentials"]
+        self.role = {
+            "region_name": REGION,
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        moto_iam.enforce(True)
+
+    def denied(self, call) -> bool:
+        try:
+            call()
+            return False
+        except ClientError as error:
+            status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+            self.assertEqual(status, 403, error)
+            return True
+
+    def update(self, table: str) -> dict:
+        return {
+            "Update": {
+                "TableName": table,
+                "Key": {"event_id": {"S": "e"}},
+                "UpdateExpression": "SET s = :s",
+                "ExpressionAttributeValues": {":s": {"S": "x"}},
+            }
+        }
+
+    def test_table_scoped_statements_allow_their_table_only(self):
+        dynamodb = boto3.client("dynamodb", **self.role)
+        item = {"event_id": {"S": "e"}}
+        self.assertFalse(self.denied(lambda: dynamodb.put_item(TableName="events", Item=item)))
+        self.assertTrue(self.denied(lambda: dynamodb.put_item(TableName="ledger", Item=item)))
+        self.assertTrue(self.denied(lambda: dynamodb.get_item(TableName="events", Key=item)), "GetItem is not granted")
+
+    def test_a_transaction_needs_each_operations_permission_on_its_table(self):
+        dynamodb = boto3.client("dynamodb", **self.role)
+        put_events = {"Put": {"TableName": "events", "Item": {"event_id": {"S": "t"}}}}
+        self.assertFalse(self.denied(lambda: dynamodb.transact_write_items(TransactItems=[put_events, self.update("idempotency")])))
+        self.assertTrue(self.denied(lambda: dynamodb.transact_write_items(TransactItems=[put_events, self.update("ledger")])))
+        put_idempotency = {"Put": {"TableName": "idempotency", "Item": {"event_id": {"S": "t"}}}}
+        self.assertTrue(self.denied(lambda: dynamodb.transact_write_items(TransactItems=[put_idempotency])), "Put needs PutItem")
+
+    def test_sqs_batch_actions_need_their_single_action_on_the_queue(self):
+        sqs = boto3.client("sqs", **self.role)
+        self.assertFalse(self.denied(lambda: sqs.send_message(QueueUrl=self.allowed_queue, MessageBody="m")))
+        self.assertTrue(self.denied(lambda: sqs.send_message(QueueUrl=self.other_queue, MessageBody="m")))
+        entries = [{"Id": "1", "MessageBody": "m"}]
+        self.assertFalse(self.denied(lambda: sqs.send_message_batch(QueueUrl=self.allowed_queue, Entries=entries)))
+        messages = sqs.receive_message(QueueUrl=self.allowed_queue, MaxNumberOfMessages=10)["Messages"]
+        handles = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        self.assertFalse(self.denied(lambda: sqs.delete_message_batch(QueueUrl=self.allowed_queue, Entries=handles)))
+        self.assertTrue(self.denied(lambda: sqs.change_message_visibility_batch(
+            QueueUrl=self.allowed_queue, Entries=[{"Id": "1", "ReceiptHandle": "h", "VisibilityTimeout": 1}])))
+
+    def test_a_secret_named_by_name_is_authorized_by_its_full_arn(self):
+        secrets = boto3.client("secretsmanager", **self.role)
+        self.assertFalse(self.denied(lambda: secrets.get_secret_value(SecretId="sources")))
+        self.assertFalse(self.denied(lambda: secrets.get_secret_value(SecretId=self.secret_arn)))
+        self.assertTrue(self.denied(lambda: secrets.get_secret_value(SecretId="other")))
+
+    def test_unknown_credentials_are_refused_and_enforcement_switches_off(self):
+        stranger = {"region_name": REGION, "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x"}
+        sqs = boto3.client("sqs", **stranger)
+        with self.assertRaises(ClientError):
+            sqs.send_message(QueueUrl=self.allowed_queue, MessageBody="m")
+        moto_iam.enforce(False)
+        sqs.send_message(QueueUrl=self.other_queue, MessageBody="m")
+
+
+if __name__ == "__main__":
+    unittest.main()
