@@ -1,0 +1,221 @@
+"""Each function's role, enforced: what its code calls is allowed, what it must not do is denied,
+and removing any one statement of a role from template.yaml is caught.
+
+The stack is provisioned from template.yaml with `--enforce-iam` into a moto server of its own
+(moto.sh on $HOOKLINE_TEST_IAM_MOTO_PORT, default 4589), and every probe runs with the function's
+own credentials from the `.functions.json` file provisioning wrote, as the function would. A
+probe is denied when the emulator answers 403 (AccessDenied); any other answer (a bogus receipt
+handle refused with 400, say) means the request was authorized.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import boto3
+import yaml
+from botocore.exceptions import ClientError
+
+import provision
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+MOTO_SH = HERE / "moto.sh"
+SOURCES_JSON = HERE / "sources.json"
+
+
+class Stack:
+    """The provisioned stack's names, and clients with a function's (or the operator's) keys."""
+
+    def __init__(self, endpoint: str, env_file: Path):
+        self.endpoint = endpoint
+        self.env = dict(
+            line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line and not line.startswith("#")
+        )
+        document = json.loads(provision.functions_file(env_file).read_text())
+        self.functions = {f["name"]: f["environment"] for f in document["functions"]}
+
+    def resource(self, logical_id: str) -> str:
+        return self.env[f"HOOKLINE_RESOURCE_{provision.upper_snake(logical_id)}"]
+
+    def client(self, service: str, function: str | None = None):
+        keys = self.functions[function] if function else self.env
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=keys.get("AWS_SESSION_TOKEN"),
+        )
+
+
+def log_group(stack: Stack, function: str) -> str:
+    return f"/aws/lambda/iam-{function}"
+
+
+def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
+    """Per function: (the statement Sid, or Sids, a call needs; a label; the call), for every call
+    its code (or Lambda on its behalf: logs, the event source mapping's polling) makes."""
+    main, dlq = stack.resource("MainQueue"), stack.resource("DeadLetterQueue")
+    idempotency, events = stack.resource("IdempotencyTable"), stack.resource("EventsTable")
+    ledger, secret = stack.resource("DeadLetterLedgerTable"), stack.resource("SourcesSecret")
+    key = {"event_id": {"S": "iam:probe"}}
+    update = {"UpdateExpression": "SET probe = :p", "ExpressionAttributeValues": {":p": {"S": "1"}}}
+
+    def logs(function: str):
+        client = stack.client("logs", function)
+        group = log_group(stack, function)
+        return [
+            ("WriteOwnLogs", "CreateLogStream", lambda: client.create_log_stream(logGroupName=group, logStreamName="probe")),
+            ("WriteOwnLogs", "PutLogEvents", lambda: client.put_log_events(
+                logGroupName=group, logStreamName="probe", logEvents=[{"timestamp": 1, "message": "probe"}])),
+        ]
+
+    def consume(function: str, queue: str, sid: str):
+        sqs = stack.client("sqs", function)
+        return [
+            (sid, "ReceiveMessage", lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)),
+            (sid, "DeleteMessageBatch", lambda: sqs.delete_message_batch(
+                QueueUrl=queue, Entries=[{"Id": "1", "ReceiptHandle": "probe"}])),
+            (sid, "GetQueueAttributes", lambda: sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])),
+            (sid, "ChangeMessageVisibility", lambda: sqs.change_message_visibility(
+                QueueUrl=queue, ReceiptHandle="probe", VisibilityTimeout=1)),
+        ]
+
+    ingest_sqs, processor_sqs, reprocess_sqs = (stack.client("sqs", f) for f in ("ingest", "processor", "reprocess"))
+    processor_db, reprocess_db = stack.client("dynamodb", "processor"), stack.client("dynamodb", "reprocess")
+    return {
+        "ingest": logs("ingest") + [
+            ("SendToMainQueue", "SendMessage main", lambda: ingest_sqs.send_message(QueueUrl=main, MessageBody="{}")),
+            ("ReadSourcesSecret", "GetSecretValue", lambda: stack.client("secretsmanager", "ingest").get_secret_value(SecretId=secret)),
+        ],
+        "processor": logs("processor") + consume("processor", main, "ConsumeMainQueue") + [
+            ("DeadLetterPermanentFailures", "SendMessage dlq", lambda: processor_sqs.send_message(QueueUrl=dlq, MessageBody="{}")),
+            ("ClaimAndCompleteEvents", "UpdateItem idempotency", lambda: processor_db.update_item(TableName=idempotency, Key=key, **update)),
+            (("StoreEvents", "ClaimAndCompleteEvents"), "TransactWriteItems events+idempotency", lambda: processor_db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": events, "Item": {"event_id": {"S": "iam:probe:tx"}}}},
+                {"Update": {"TableName": idempotency, "Key": {"event_id": {"S": "iam:probe:tx"}}, **update}},
+            ])),
+        ],
+        "reprocess": logs("reprocess") + consume("reprocess", dlq, "ConsumeDeadLetterQueue") + [
+            ("ReplayToMainQueue", "SendMessage main", lambda: reprocess_sqs.send_message(QueueUrl=main, MessageBody="{}")),
+            ("ReadIdempotencyRecords", "GetItem idempotency", lambda: reprocess_db.get_item(TableName=idempotency, Key=key)),
+            ("WriteLedger", "UpdateItem ledger", lambda: reprocess_db.update_item(TableName=ledger, Key=key, **update)),
+        ],
+    }
+
+
+def denied(call) -> bool:
+    try:
+        call()
+    except ClientError as error:
+        return error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    return False
+
+
+def _moto(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(MOTO_SH), action], env=env, capture_output=True, text=True, timeout=60)
+
+
+class IamStackTest(unittest.TestCase):
+    port = os.environ.get("HOOKLINE_TEST_IAM_MOTO_PORT", "4589")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="hookline-iam-"))
+        cls.endpoint = f"http://127.0.0.1:{cls.port}"
+        cls.env = {**os.environ, "HOOKLINE_MOTO_PORT": cls.port, "HOOKLINE_RUN_DIR": str(cls.tmp / "run"),
+                   "AWS_ENDPOINT_URL": cls.endpoint}
+        started = _moto("start", cls.env)
+        if started.returncode != 0:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise RuntimeError(f"moto.sh start failed:\n{started.stdout}{started.stderr}")
+
+    @classmethod
+    def tearDownClass(cls):
+        _moto("stop", cls.env)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def provisioned(self, template: dict | None = None) -> Stack:
+        """A fresh stack from `template` (default template.yaml) with IAM enforcement on."""
+        self.assertEqual(_moto("reset", self.env).returncode, 0)
+        template_path = provision.REPO_ROOT / "template.yaml"
+        if template is not None:
+            template_path = self.tmp / "template.yaml"
+            template_path.write_text(yaml.safe_dump(template))
+        env_file = self.tmp / "iam.env"
+        result = subprocess.run(
+            [sys.executable, str(HERE / "provision.py"), "--template", str(template_path), "--stack-name", "iam",
+             "--env-file", str(env_file), "--secret-value", f"SourcesSecret={SOURCES_JSON}", "--enforce-iam"],
+            env=self.env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+        )
+        self.assertEqual(result.returncode, 0, f"provision failed:\n{result.stdout}\n{result.stderr}")
+        return Stack(self.endpoint, env_file)
+
+    def test_every_call_of_each_function_is_allowed_with_its_own_role(self):
+        stack = self.provisioned()
+        for function, calls in probes(stack).items():
+            for needs, label, call in calls:
+                with self.subTest(function=function, call=label):
+                    self.assertFalse(denied(call), f"{function} was denied {label} ({needs})")
+
+    def test_each_function_is_denied_outside_its_policy(self):
+        stack = self.provisioned()
+        main, dlq, parking = (stack.resource(q) for q in ("MainQueue", "DeadLetterQueue", "ParkingQueue"))
+        ledger, events = stack.resource("DeadLetterLedgerTable"), stack.resource("EventsTable")
+        key = {"event_id": {"S": "iam:probe"}}
+        update = {"UpdateExpression": "SET probe = :p", "ExpressionAttributeValues": {":p": {"S": "1"}}}
+        outside = {
+            "ingest reads the ledger": lambda: stack.client("dynamodb", "ingest").get_item(TableName=ledger, Key=key),
+            "ingest sends to the DLQ": lambda: stack.client("sqs", "ingest").send_message(QueueUrl=dlq, MessageBody="{}"),
+            "ingest receives from the main queue": lambda: stack.client("sqs", "ingest").receive_message(QueueUrl=main),
+            "processor sends to the parking queue": lambda: stack.client("sqs", "processor").send_message(
+                QueueUrl=parking, MessageBody="{}"),
+            "processor writes the ledger": lambda: stack.client("dynamodb", "processor").update_item(
+                TableName=ledger, Key=key, **update),
+            "processor reads the sources secret": lambda: stack.client("secretsmanager", "processor").get_secret_value(
+                SecretId=stack.resource("SourcesSecret")),
+            "reprocess writes the events table": lambda: stack.client("dynamodb", "reprocess").put_item(
+                TableName=events, Item=key),
+            "reprocess sends to the parking queue": lambda: stack.client("sqs", "reprocess").send_message(
+                QueueUrl=parking, MessageBody="{}"),
+            "a caller without keys the emulator issued": lambda: boto3.client(
+                "sqs", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                aws_secret_access_key="test").send_message(QueueUrl=main, MessageBody="{}"),
+        }
+        for label, call in outside.items():
+            with self.subTest(label):
+                self.assertTrue(denied(call), f"allowed: {label}")
+        # The operator's keys (scripts, tests, the CLI) may do anything.
+        self.assertFalse(denied(lambda: stack.client("dynamodb").scan(TableName=ledger)))
+
+    def test_removing_any_one_statement_of_a_role_fails_the_calls_that_need_it(self):
+        template = provision.load_template(provision.REPO_ROOT / "template.yaml")
+        roles = {"ingest": "IngestRole", "processor": "ProcessorRole", "reprocess": "ReprocessRole"}
+        for function, role in roles.items():
+            statements = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            for index, statement in enumerate(statements):
+                sid = statement["Sid"]
+                with self.subTest(role=role, removed=sid):
+                    mutated = copy.deepcopy(template)
+                    del mutated["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][index]
+                    stack = self.provisioned(mutated)
+                    outcomes = {label: (needs, denied(call)) for needs, label, call in probes(stack)[function]}
+                    needs_it = {
+                        label for label, (needs, _) in outcomes.items() if sid in ((needs,) if isinstance(needs, str) else needs)
+                    }
+                    self.assertTrue(needs_it, f"no probe exercises {role}.{sid}")
+                    now_denied = {label for label, (_, was_denied) in outcomes.items() if was_denied}
+                    self.assertEqual(now_denied, needs_it, f"without {role}.{sid}: denied {sorted(now_denied)}")
+
+if __name__ == "__main__":
+    unittest.main()
