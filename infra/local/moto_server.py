@@ -15,7 +15,8 @@ it touches, and a cancelled one puts exactly those back.
 
 Its slowest Python paths (UpdateExpression parsing and validation, backend lookup) are made
 cheap by moto_fast_paths, imported below; moto_iam makes its IAM authorization check the
-resources AWS checks, and `POST /_hookline/iam` (body `on` or `off`) switches it on and off.
+resources AWS checks, and `POST /_hookline/iam` (body `on` or `off`) switches it on and off;
+moto_move_tasks adds SQS message move tasks and RedriveAllowPolicy.
 
     python moto_server.py -H 127.0.0.1 -p 4566     (the same options as moto_server)
 """
@@ -34,6 +35,7 @@ from moto.dynamodb.models.table import Table
 
 import moto_fast_paths  # noqa: F401  (patches moto on import)
 import moto_iam  # authorization against the resources AWS checks (patches moto on import)
+import moto_move_tasks  # SQS message move tasks and RedriveAllowPolicy (patches moto on import)
 
 _dynamodb = threading.Lock()
 _dispatch = server.DomainDispatcherApplication.__call__
@@ -51,6 +53,7 @@ def _call(self, environ, start_response):
         return [b"on" if moto_iam.enforced() else b"off"]
     if path.startswith("/moto-api/reset"):
         moto_iam.enforce(False)  # a reset stack has no roles to enforce
+        moto_move_tasks.reset()
     if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
         with _dynamodb:
             # The backend works while the response is produced: consume it under the lock.

@@ -62,14 +62,12 @@ SQS_ATTRIBUTES = {
     "MessageRetentionPeriod": "MessageRetentionPeriod",
     "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
     "RedrivePolicy": "RedrivePolicy",
+    "RedriveAllowPolicy": "RedriveAllowPolicy",  # moto_move_tasks.py stores and enforces it
     "SqsManagedSseEnabled": "SqsManagedSseEnabled",
     "VisibilityTimeout": "VisibilityTimeout",
 }
 # Properties that the emulator cannot take; each is skipped with a note.
-SQS_SKIPPED = {
-    "RedriveAllowPolicy": "moto drops RedriveAllowPolicy (and rejects reading it); "
-    "it is checked statically against template.yaml instead",
-}
+SQS_SKIPPED: dict[str, str] = {}
 SQS_IMMUTABLE = {"FifoQueue"}  # cannot be changed by SetQueueAttributes
 
 
