@@ -189,3 +189,86 @@ async fn a_parked_message_redriven_with_the_cli_is_processed_exactly_once() {
     assert_eq!(record["status"].as_s().unwrap(), "COMPLETED");
     assert_eq!(record["attempts"].as_n().unwrap(), "6");
 }
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    output.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone()
+}
+
+/// A transiently failing webhook parked, then (once its "outage" is over) sent back as an
+/// operator would: `redrive` is the console's "Start DLQ redrive" or the CLI's move-task mode.
+/// Either way the processor completes it once, and the ledger keeps every sighting.
+async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) {
+    let _turn = QUEUES.lock().await;
+    let clients = clients().await;
+    let event_id = send_faulty("transient:5");
+    ledger_with(&clients, &event_id, LedgerStatus::Parked).await;
+    let parking = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
+    eventually("the message in the parking queue", LIMIT, || async {
+        queue_holds(&clients.sqs, &parking, &event_id).await.then_some(())
+    })
+    .await;
+
+    redrive(&clients, &parking, &required("HOOKLINE_QUEUE_URL")).await;
+
+    let stored = stored_event(&clients.dynamodb, &event_id).await;
+    assert_eq!(stored["event_id"].as_s().unwrap(), &event_id);
+    let record = item(&clients.dynamodb, &required("HOOKLINE_IDEMPOTENCY_TABLE"), &event_id).await.unwrap();
+    assert_eq!(record["status"].as_s().unwrap(), "COMPLETED");
+    assert_eq!(record["attempts"].as_n().unwrap(), "6", "processed once after the redrive");
+    let ledger = clients.ledger.get(&event_id).await.unwrap().unwrap();
+    assert!(ledger.history.len() >= 2, "every dead letter of the event recorded: {:?}", ledger.history);
+    assert!(!queue_holds(&clients.sqs, &parking, &event_id).await, "nothing left parked");
+}
+
+/// The console's "Redrive to a custom destination" (the main queue, as docs/runbook.md says):
+/// StartMessageMoveTask from the parking queue to the main queue, against the emulator's move tasks.
+#[tokio::test]
+async fn the_consoles_redrive_to_the_main_queue_completes_a_parked_event_once() {
+    parked_then_redriven(async |clients: &Clients, parking: &str, main: &str| {
+        let parking_arn = queue_arn(&clients.sqs, parking).await;
+        let started = clients
+            .sqs
+            .start_message_move_task()
+            .source_arn(&parking_arn)
+            .destination_arn(queue_arn(&clients.sqs, main).await)
+            .send()
+            .await
+            .unwrap();
+        assert!(started.task_handle.is_some());
+        eventually("the move task to complete", LIMIT, || async {
+            let tasks = clients.sqs.list_message_move_tasks().source_arn(&parking_arn).send().await.unwrap();
+            let status = tasks.results.unwrap_or_default().into_iter().next()?.status?;
+            (status == "COMPLETED").then_some(())
+        })
+        .await;
+    })
+    .await;
+}
+
+/// The same with the CLI: `hookline redrive --mode move-task --wait`.
+#[tokio::test]
+async fn the_clis_move_task_redrive_completes_a_parked_event_once() {
+    parked_then_redriven(async |_: &Clients, parking: &str, main: &str| {
+        let summary = hookline(&[
+            "redrive",
+            "--mode",
+            "move-task",
+            "--from",
+            parking,
+            "--to",
+            main,
+            "--wait",
+            "--poll-interval",
+            "1",
+        ]);
+        assert!(summary.contains("move task COMPLETED"), "{summary}");
+    })
+    .await;
+}

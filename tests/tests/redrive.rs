@@ -346,33 +346,43 @@ async fn a_missing_or_identical_queue_is_refused_before_anything_moves() {
     assert_eq!(report.moved, 3);
 }
 
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let output = sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::QueueArn).send().await;
+    output.unwrap().attributes.unwrap()[&QueueAttributeName::QueueArn].clone()
+}
+
+/// The move-task mode against the emulator's message move tasks (infra/local/moto_move_tasks.py):
+/// SQS refuses a source that is no queue's dead-letter queue, and moves a real one's messages.
 #[tokio::test]
-async fn move_task_mode_on_the_emulator_fails_suggesting_client_mode() {
+async fn move_task_mode_moves_a_dead_letter_queue_and_refuses_any_other_source() {
     let q = queues().await;
-    q.dead_letters(2).await;
+    let bodies = q.dead_letters(3).await;
+    // Not yet anyone's dead-letter queue: SQS refuses it, and nothing moves.
     let error = q.redrive.start_move_task(&q.dlq, &q.main, 50).await.unwrap_err();
-    assert!(matches!(&error, RedriveError::MoveTaskUnsupported { operation: "StartMessageMoveTask", .. }), "{error:?}");
-    let dlq_arn = q
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&q.dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
+    assert!(matches!(&error, RedriveError::MoveTask { operation: "StartMessageMoveTask", .. }), "{error:?}");
+    assert!(error.to_string().contains("Dead Letter Queue"), "{error}");
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 3, "nothing moved");
+
+    // Once the main queue names it as its dead-letter queue, the command moves everything.
+    let redrive_policy =
+        format!(r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":5}}"#, queue_arn(&q.sqs, &q.dlq).await);
+    q.sqs
+        .set_queue_attributes()
+        .queue_url(&q.main)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive_policy)
         .send()
         .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let error = q.redrive.move_task_status(&dlq_arn).await.unwrap_err();
-    assert!(matches!(error, RedriveError::MoveTaskUnsupported { operation: "ListMessageMoveTasks", .. }), "{error}");
-
+        .unwrap();
     let mut out = Vec::new();
-    let args = cli(&["--from", &q.dlq, "--to", &q.main, "--mode", "move-task", "--wait"]);
-    let error = execute(&args, &q.redrive, &mut out).await.unwrap_err();
-    let message = format!("{error:#}");
-    assert!(message.contains("use --mode client"), "{message}");
-    assert!(message.contains("StartMessageMoveTask"), "{message}");
-    assert_eq!(depth(&q.sqs, &q.dlq).await, 2, "nothing moved");
+    let args = cli(&["--from", &q.dlq, "--to", &q.main, "--mode", "move-task", "--wait", "--poll-interval", "1"]);
+    execute(&args, &q.redrive, &mut out).await.unwrap();
+    let printed = String::from_utf8(out).unwrap();
+    assert!(printed.contains("move task COMPLETED: moved 3"), "{printed}");
+    assert_eq!(depth(&q.sqs, &q.dlq).await, 0);
+    let moved = drain(&q.sqs, &q.main).await.into_iter().map(|m| m.body).collect();
+    assert_eq!(sorted(moved), sorted(bodies), "every message exactly once");
+    let status = q.redrive.move_task_status(&queue_arn(&q.sqs, &q.dlq).await).await.unwrap().unwrap();
+    assert_eq!((status.status.as_str(), status.approximate_moved), ("COMPLETED", 3));
 }
 
 #[tokio::test]
