@@ -156,6 +156,10 @@ pub enum EnvelopeError {
     BadBase64,
     #[error("envelope body is not a string, as its encoding requires")]
     BodyNotString,
+    /// A source name ingest would refuse, or an event id that is not `{source}:` and 1-256
+    /// visible ASCII characters: the message came from elsewhere than ingest.
+    #[error("envelope source or event id is not one ingest makes ({0})")]
+    Identity(&'static str),
 }
 
 /// A message as the queue delivered it to a function (an SQS record), reduced to what the
@@ -271,6 +275,12 @@ impl Envelope {
         let wire: Wire<'_> = serde_json::from_str(text).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
         if !READABLE_ENVELOPE_VERSIONS.contains(&wire.version) {
             return Err(EnvelopeError::UnsupportedVersion(wire.version));
+        }
+        if crate::source::SourceName::parse(&wire.source).is_none() {
+            return Err(EnvelopeError::Identity("source name"));
+        }
+        if !crate::event_id::is_event_id_of(&wire.source, &wire.event_id) {
+            return Err(EnvelopeError::Identity("event id"));
         }
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
         let (body, body_is_json) = match wire.body_encoding {

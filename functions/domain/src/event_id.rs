@@ -40,6 +40,14 @@ impl EventId {
     }
 }
 
+/// Whether `event_id` is one ingest could have made for `source`: `{source}:` and then 1-256
+/// visible ASCII characters (a sender's id, or `sha256:` and a hex digest). Anything else
+/// reached a queue from elsewhere than ingest.
+pub fn is_event_id_of(source: &str, event_id: &str) -> bool {
+    SourceName::parse(source).is_some()
+        && event_id.strip_prefix(source).and_then(|rest| rest.strip_prefix(':')).is_some_and(is_usable)
+}
+
 fn is_usable(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_SENDER_ID_BYTES && id.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -56,6 +64,26 @@ mod tests {
 
     fn source() -> SourceName {
         SourceName::parse("github").unwrap()
+    }
+
+    #[test]
+    fn only_ids_ingest_could_make_belong_to_a_source() {
+        let long = format!("github:{}", "x".repeat(MAX_SENDER_ID_BYTES + 1));
+        assert!(is_event_id_of("github", "github:72d3162e"));
+        assert!(is_event_id_of("github", EventId::derive(&source(), None, b"{}").0.as_str()));
+        for (source, id) in [
+            ("github", ""),
+            ("github", "github:"),
+            ("github", "stripe:evt_1"),
+            ("github", "githubx:1"),
+            ("github", "github:has space"),
+            ("github", "github:é"),
+            ("github", long.as_str()),
+            ("GitHub", "GitHub:1"),
+            ("", ":1"),
+        ] {
+            assert!(!is_event_id_of(source, id), "{source:?} {id:?}");
+        }
     }
 
     #[test]

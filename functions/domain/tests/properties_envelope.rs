@@ -68,17 +68,21 @@ fn any_json_body() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
+/// A source name and an event id ingest could make for it.
+fn any_identity() -> impl Strategy<Value = (String, String)> {
+    ("[a-z0-9][a-z0-9_-]{0,20}", "[!-~]{1,40}").prop_map(|(source, id)| (source.clone(), format!("{source}:{id}")))
+}
+
 fn any_envelope() -> impl Strategy<Value = Envelope> {
     (
-        any_text(20),
-        any_text(40),
+        any_identity(),
         any_text(20),
         any_text(30),
         prop::option::of(any_text(30)),
         btree_map(any_text(20), any_text(40), 0..6),
         any_body(),
     )
-        .prop_map(|(source, event_id, scheme, received_at, content_type, headers, body)| Envelope {
+        .prop_map(|((source, event_id), scheme, received_at, content_type, headers, body)| Envelope {
             source,
             event_id,
             scheme,
@@ -226,8 +230,34 @@ proptest! {
                 EnvelopeError::Malformed(_)
                 | EnvelopeError::UnsupportedVersion(_)
                 | EnvelopeError::BadBase64
-                | EnvelopeError::BodyNotString,
+                | EnvelopeError::BodyNotString
+                | EnvelopeError::Identity(_),
             ) => {}
+        }
+    }
+
+    /// Any source and event id: read exactly when ingest could have made them (a valid source
+    /// name, and `{source}:` then 1-256 visible ASCII characters); refused as such otherwise.
+    #[test]
+    fn only_identities_ingest_makes_are_read(source in prop_oneof![any_text(12), "[a-z]{1,8}"],
+                                             rest in prop_oneof![any_text(12), "[!-~]{0,12}", Just("x".repeat(257))],
+                                             prefixed in any::<bool>()) {
+        let event_id = if prefixed { format!("{source}:{rest}") } else { rest.clone() };
+        let mut envelope = minimal_envelope(b"{}".to_vec());
+        envelope.source = source.clone();
+        envelope.event_id = event_id.clone();
+        let valid_name = !source.is_empty() && source.len() <= 64
+            && source.as_bytes()[0].is_ascii_alphanumeric()
+            && source.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        let valid_id = event_id.strip_prefix(&format!("{source}:"))
+            .is_some_and(|id| !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic()));
+        match Envelope::from_json(&envelope.to_json()) {
+            Ok(read) => {
+                prop_assert!(valid_name && valid_id, "read {source:?} {event_id:?}");
+                prop_assert_eq!(read, envelope);
+            }
+            Err(EnvelopeError::Identity(_)) => prop_assert!(!(valid_name && valid_id), "refused {source:?} {event_id:?}"),
+            Err(other) => prop_assert!(false, "{other}"),
         }
     }
 

@@ -309,3 +309,28 @@ async fn no_record_starts_inside_the_deadline_margin() {
     assert!(world.handler.calls().is_empty());
     assert_eq!(world.store.requests(), 0);
 }
+
+/// A message some other principal put on the queue, with an event id ingest never makes (empty,
+/// not under its source, 3 KB long): dead-lettered with the reason, the store never asked.
+#[tokio::test]
+async fn an_event_id_ingest_never_makes_is_dead_lettered_with_its_reason() {
+    let world = World::new();
+    let long = format!("stripe:{}", "x".repeat(3000));
+    let records: Vec<InboundRecord> = ["", "stripe:", "other:evt_1", long.as_str()]
+        .iter()
+        .enumerate()
+        .map(|(i, event_id)| {
+            let mut forged = sample_envelope("stripe:evt_1", b"{}");
+            forged.event_id = (*event_id).to_owned();
+            record(&format!("m{i}"), forged.to_json(), 1)
+        })
+        .collect();
+    let reports = world.processor().process_batch(records, DEADLINE).await;
+    assert!(reports.iter().all(|r| r.outcome == RecordOutcome::DeadLettered { class: "MalformedEnvelope".into() }));
+    assert!(world.handler.calls().is_empty());
+    assert_eq!(world.store.requests(), 0, "the store was never asked");
+    for dead in world.dlq.messages() {
+        let attributes: BTreeMap<_, _> = dead.attributes.iter().cloned().collect();
+        assert!(attributes[dead_letter_attribute::ERROR_MESSAGE].contains("event id"), "{attributes:?}");
+    }
+}

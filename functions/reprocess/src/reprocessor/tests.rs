@@ -187,3 +187,16 @@ async fn the_dead_letters_of_a_batch_are_handled_together_and_reported_in_order(
     // Virtual time: one after the other, nine store reads would take 9 x LATENCY.
     assert!(elapsed < 2 * LATENCY, "the batch took {elapsed:?}");
 }
+
+/// A dead letter with an event id ingest never makes is recorded under its message id and
+/// parked, never looked up or written under the forged id.
+#[tokio::test]
+async fn a_dead_letter_with_a_forged_event_id_is_parked_under_its_message_id() {
+    let world = World::new();
+    let mut forged = sample_envelope("stripe:evt_1", b"{}");
+    forged.event_id = format!("stripe:{}", "x".repeat(3000));
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m3k", forged.to_json(), &[])]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "malformed" }]);
+    assert!(world.ledger.get("malformed:m3k").await.unwrap().is_some());
+    assert!(world.main.messages().is_empty(), "not replayed");
+}
