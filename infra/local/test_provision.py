@@ -172,6 +172,7 @@ class TagLoaderTest(unittest.TestCase):
                 "ProcessorThrottlesAlarm",
                 "ReprocessErrorsAlarm",
                 "ReprocessThrottlesAlarm",
+                "SourcesConfigStaleAlarm",
                 "Dashboard",
             },
         )
@@ -371,6 +372,7 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_QUEUE_URL": "http://127.0.0.1:4566/123456789012/hookline-local-main",
                 "HOOKLINE_SOURCES_SECRET_ID": "arn:secret",
                 "HOOKLINE_SOURCES_TTL_SECONDS": "60",
+                "HOOKLINE_SOURCES_MAX_STALENESS_SECONDS": "3600",
                 "HOOKLINE_DLQ_URL": "http://127.0.0.1:4566/123456789012/hookline-local-dlq",
                 "HOOKLINE_IDEMPOTENCY_TABLE": "hookline-local-idempotency",
                 "HOOKLINE_EVENTS_TABLE": "hookline-local-events",
@@ -795,7 +797,12 @@ class LeastPrivilegeTest(unittest.TestCase):
         }
         self.assertEqual(
             names["IngestFunction"],
-            {"HOOKLINE_QUEUE_URL", "HOOKLINE_SOURCES_SECRET_ID", "HOOKLINE_SOURCES_TTL_SECONDS"},
+            {
+                "HOOKLINE_QUEUE_URL",
+                "HOOKLINE_SOURCES_SECRET_ID",
+                "HOOKLINE_SOURCES_TTL_SECONDS",
+                "HOOKLINE_SOURCES_MAX_STALENESS_SECONDS",
+            },
         )
         self.assertIn("HOOKLINE_EVENTS_TABLE", names["ProcessorFunction"])
         self.assertIn("HOOKLINE_LEDGER_TABLE", names["ReprocessFunction"])
@@ -860,6 +867,8 @@ class ObservabilityTest(unittest.TestCase):
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue("ParkingQueue"), "GreaterThanThreshold", "0"),
             ("AWS/SQS", "ApproximateAgeOfOldestMessage", queue("MainQueue"), "GreaterThanThreshold",
              json.dumps({"Ref": "OldestMessageAlarmSeconds"})),
+            # Ingest's own metric: a sources secret that cannot be refreshed.
+            ("Hookline", "SourcesConfigStaleSeconds", '"ingest"', "GreaterThanThreshold", "0"),
         } | {
             ("AWS/Lambda", metric, json.dumps({"Ref": fn}), "GreaterThanThreshold", "0")
             for fn in FUNCTIONS for metric in ("Errors", "Throttles")

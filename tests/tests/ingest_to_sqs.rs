@@ -40,7 +40,11 @@ async fn fixture(ttl: Duration) -> Fixture {
     let now = manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000;
     let service = IngestService::new(
         SqsQueue::new(sqs.clone(), &queue_url),
-        RefreshingSources::new(SecretsManagerSourcesLoader::new(secrets.clone(), &secret_arn), ttl),
+        RefreshingSources::new(
+            SecretsManagerSourcesLoader::new(secrets.clone(), &secret_arn),
+            ttl,
+            Duration::from_secs(3600),
+        ),
         FixedClock(now),
         "HooklineTest",
     );
@@ -125,6 +129,7 @@ async fn an_unreachable_queue_answers_503_and_never_2xx() {
         RefreshingSources::new(
             SecretsManagerSourcesLoader::new(f.secrets.clone(), &f.secret_arn),
             Duration::from_secs(60),
+            Duration::from_secs(3600),
         ),
         FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
         "HooklineTest",
@@ -140,6 +145,7 @@ async fn an_unreachable_queue_answers_503_and_never_2xx() {
         RefreshingSources::new(
             SecretsManagerSourcesLoader::new(f.secrets.clone(), &f.secret_arn),
             Duration::from_secs(60),
+            Duration::from_secs(3600),
         ),
         FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
         "HooklineTest",
@@ -173,6 +179,6 @@ async fn a_cold_start_with_a_missing_secret_fails() {
     use hookline_ports::SourcesProvider;
     let sdk = sdk_config().await;
     let loader = SecretsManagerSourcesLoader::new(aws_sdk_secretsmanager::Client::new(&sdk), "hookline-no-such-secret");
-    let sources = RefreshingSources::new(loader, Duration::from_secs(60));
+    let sources = RefreshingSources::new(loader, Duration::from_secs(60), Duration::from_secs(3600));
     assert!(sources.current().await.is_err());
 }

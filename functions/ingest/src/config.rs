@@ -12,6 +12,9 @@ pub struct IngestConfig {
     /// `HOOKLINE_SOURCES_TTL_SECONDS` (default 60): how long a loaded configuration is used
     /// before it is read again, so rotated secrets take effect without a redeploy.
     pub sources_ttl: Duration,
+    /// `HOOKLINE_SOURCES_MAX_STALENESS_SECONDS` (default 3600, at least the TTL): how long the
+    /// last good configuration stays in force while it cannot be refreshed.
+    pub sources_max_staleness: Duration,
     /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
     pub metrics_namespace: String,
 }
@@ -38,10 +41,20 @@ impl IngestConfig {
                 },
             )?,
         };
+        let max_staleness_seconds = match lookup("HOOKLINE_SOURCES_MAX_STALENESS_SECONDS") {
+            None => 3_600.max(ttl_seconds),
+            Some(value) => value.trim().parse::<u64>().ok().filter(|s| (ttl_seconds..=604_800).contains(s)).ok_or(
+                IngestConfigError::Invalid {
+                    name: "HOOKLINE_SOURCES_MAX_STALENESS_SECONDS",
+                    reason: "must be a whole number of seconds from the TTL to 604800",
+                },
+            )?,
+        };
         Ok(IngestConfig {
             queue_url: required("HOOKLINE_QUEUE_URL")?,
             sources_secret_id: required("HOOKLINE_SOURCES_SECRET_ID")?,
             sources_ttl: Duration::from_secs(ttl_seconds),
+            sources_max_staleness: Duration::from_secs(max_staleness_seconds),
             metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "Hookline".to_owned()),
@@ -72,7 +85,27 @@ mod tests {
         .unwrap();
         assert_eq!(config.queue_url, "http://q");
         assert_eq!(config.sources_ttl, Duration::from_secs(60));
+        assert_eq!(config.sources_max_staleness, Duration::from_secs(3600));
         assert_eq!(config.metrics_namespace, "Hookline");
+    }
+
+    #[test]
+    fn the_maximum_staleness_is_at_least_the_ttl() {
+        let with = |ttl: &str, max: Option<&str>| {
+            let mut vars = vec![
+                ("HOOKLINE_QUEUE_URL", "q"),
+                ("HOOKLINE_SOURCES_SECRET_ID", "s"),
+                ("HOOKLINE_SOURCES_TTL_SECONDS", ttl),
+            ];
+            vars.extend(max.map(|max| ("HOOKLINE_SOURCES_MAX_STALENESS_SECONDS", max)));
+            IngestConfig::from_lookup(lookup(&vars)).map(|c| c.sources_max_staleness.as_secs())
+        };
+        assert_eq!(with("60", Some("600")), Ok(600));
+        assert_eq!(with("7200", None), Ok(7200), "the default never undercuts the TTL");
+        for bad in ["59", "604801", "soon"] {
+            let err = with("60", Some(bad)).unwrap_err();
+            assert!(err.to_string().contains("HOOKLINE_SOURCES_MAX_STALENESS_SECONDS"), "{err}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let sources = RefreshingSources::new(
         SecretsManagerSourcesLoader::new(aws_sdk_secretsmanager::Client::new(&sdk), config.sources_secret_id),
         config.sources_ttl,
+        config.sources_max_staleness,
     );
     let loaded = sources.current().await.context("loading the sources configuration at cold start")?;
     tracing::info!(sources = loaded.len(), "ingest ready");

@@ -81,7 +81,13 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
             return Outcome::RouteNotFound;
         };
         let config = match self.sources.current().await {
-            Ok(config) => config,
+            Ok(config) => {
+                if let Some(stale) = self.sources.stale_for() {
+                    // Still within the maximum staleness, but a rotation is not taking effect.
+                    stale_config_metric(&self.metrics_namespace, stale).emit(now_unix_millis);
+                }
+                config
+            }
             Err(error) => {
                 tracing::error!(%error, "sources configuration unavailable");
                 return Outcome::Unavailable { event_id: None, cause: "config_unavailable" };
@@ -162,6 +168,16 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
 
 /// The metric line for one request's outcome. Sources in dimensions are configured
 /// sources only, so metric cardinality stays bounded.
+/// How long the sources configuration in force has failed to refresh, on every request while it
+/// does: the `SourcesConfigStale` alarm watches it.
+pub fn stale_config_metric(namespace: &str, stale: std::time::Duration) -> MetricLine {
+    MetricLine::new(namespace).dimension("Function", "ingest").metric(
+        "SourcesConfigStaleSeconds",
+        stale.as_secs_f64(),
+        Unit::Seconds,
+    )
+}
+
 pub fn metric_line(namespace: &str, outcome: &Outcome, source: &str, latency_ms: f64) -> Option<MetricLine> {
     let base = MetricLine::new(namespace).dimension("Function", "ingest");
     Some(match outcome {
@@ -191,6 +207,19 @@ mod tests {
     use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
 
     use super::*;
+
+    #[test]
+    fn a_stale_configuration_is_a_metric_in_seconds() {
+        let line = stale_config_metric("Hookline", std::time::Duration::from_secs(90)).render(0);
+        let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(doc["SourcesConfigStaleSeconds"], 90.0);
+        assert_eq!(doc["Function"], "ingest");
+        let metric = &doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0];
+        assert_eq!(
+            (metric["Name"].as_str(), metric["Unit"].as_str()),
+            (Some("SourcesConfigStaleSeconds"), Some("Seconds"))
+        );
+    }
 
     const NOW: i64 = 1_800_000_000;
 

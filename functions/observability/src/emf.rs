@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
     Count,
+    Seconds,
     Milliseconds,
     Bytes,
 }
@@ -15,6 +16,7 @@ impl Unit {
     fn as_str(self) -> &'static str {
         match self {
             Unit::Count => "Count",
+            Unit::Seconds => "Seconds",
             Unit::Milliseconds => "Milliseconds",
             Unit::Bytes => "Bytes",
         }
