@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use hookline_domain::Envelope;
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_domain::envelope::attribute;
+use hookline_domain::idempotency;
 use hookline_domain::instant::rfc3339_millis;
-use hookline_ports::{DeadLetterLedger, LedgerRecord, Queue};
+use hookline_ports::{DeadLetterLedger, IdempotencyStore, LedgerRecord, Queue};
 
 /// `text` with every control character written as its Rust escape (`\t`, `\n`, `\u{1b}`):
 /// event ids, sources and errors come from envelopes anyone able to send to a queue can write,
@@ -103,9 +104,14 @@ pub enum ReplayError {
 /// Sends parked events back to the main queue: one (`event_id`) or every parked one.
 /// Each is sent before it is marked REDRIVEN, so an interruption never loses one (at worst
 /// it is sent twice, which the processor's idempotency absorbs).
-pub async fn replay<L: DeadLetterLedger, Q: Queue>(
+///
+/// The ledger keeps the latest dead letter's envelope; when another body reused the event's
+/// id (a PayloadConflict), that is not the payload the event was claimed with. Such an event
+/// is skipped, not replayed: its idempotency record's fingerprint decides.
+pub async fn replay<L: DeadLetterLedger, Q: Queue, S: IdempotencyStore>(
     ledger: &L,
     main_queue: &Q,
+    store: &S,
     event_id: Option<&str>,
     dry_run: bool,
 ) -> Result<ReplayReport, ReplayError> {
@@ -124,6 +130,15 @@ pub async fn replay<L: DeadLetterLedger, Q: Queue>(
             report.skipped.push((id, "not an envelope (malformed): inspect it with `dlq show`"));
             continue;
         };
+        let claimed = store.get(&id).await?;
+        if claimed.is_some_and(|claimed| claimed.fingerprint != idempotency::fingerprint(&envelope.body)) {
+            report.skipped.push((
+                id,
+                "the ledger's body is not the payload this event was claimed with (another body reused its id): \
+                 inspect it with `dlq show`",
+            ));
+            continue;
+        }
         if !dry_run {
             let mut message = envelope.to_queue_message();
             message.attributes.push((attribute::REPLAY_COUNT, record.latest.replay_count.to_string()));
@@ -139,7 +154,8 @@ pub async fn replay<L: DeadLetterLedger, Q: Queue>(
 mod tests {
     use hookline_domain::dead_letter::LedgerEntry;
     use hookline_domain::idempotency::{FailureKind, RecordedError};
-    use hookline_ports::fakes::{MemoryLedger, MemoryQueue, sample_envelope};
+    use hookline_ports::fakes::{MemoryIdempotencyStore, MemoryLedger, MemoryQueue, sample_envelope};
+    use hookline_ports::{ClaimOutcome, ClaimRequest};
 
     use super::*;
 
@@ -162,6 +178,11 @@ mod tests {
         sample_envelope(event_id, b"{}").to_json()
     }
 
+    /// No idempotency records: nothing to compare the ledger's bodies with.
+    fn store() -> MemoryIdempotencyStore {
+        MemoryIdempotencyStore::new()
+    }
+
     async fn ledger() -> MemoryLedger {
         let ledger = MemoryLedger::new();
         ledger.record(&entry("s:parked", LedgerStatus::Parked, envelope("s:parked"))).await.unwrap();
@@ -173,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn replays_every_parked_envelope_and_marks_it() {
         let (ledger, queue) = (ledger().await, MemoryQueue::new());
-        let report = replay(&ledger, &queue, None, false).await.unwrap();
+        let report = replay(&ledger, &queue, &store(), None, false).await.unwrap();
         assert_eq!(report.replayed, ["s:parked"]);
         assert_eq!(report.skipped.len(), 1);
         let sent = queue.messages();
@@ -182,13 +203,13 @@ mod tests {
         assert!(sent[0].attributes.contains(&(attribute::REPLAY_COUNT, "1".to_owned())));
         assert_eq!(ledger.get("s:parked").await.unwrap().unwrap().latest.status, LedgerStatus::Redriven);
         // Nothing parked is left to replay.
-        assert!(replay(&ledger, &queue, None, false).await.unwrap().replayed.is_empty());
+        assert!(replay(&ledger, &queue, &store(), None, false).await.unwrap().replayed.is_empty());
     }
 
     #[tokio::test]
     async fn a_dry_run_sends_and_marks_nothing() {
         let (ledger, queue) = (ledger().await, MemoryQueue::new());
-        let report = replay(&ledger, &queue, Some("s:parked"), true).await.unwrap();
+        let report = replay(&ledger, &queue, &store(), Some("s:parked"), true).await.unwrap();
         assert_eq!(report.replayed, ["s:parked"]);
         assert!(queue.messages().is_empty());
         assert_eq!(ledger.get("s:parked").await.unwrap().unwrap().latest.status, LedgerStatus::Parked);
@@ -198,9 +219,12 @@ mod tests {
     async fn a_failed_send_leaves_the_event_parked() {
         let (ledger, queue) = (ledger().await, MemoryQueue::new());
         queue.fail(true);
-        assert!(matches!(replay(&ledger, &queue, Some("s:parked"), false).await, Err(ReplayError::Send { .. })));
+        assert!(matches!(
+            replay(&ledger, &queue, &store(), Some("s:parked"), false).await,
+            Err(ReplayError::Send { .. })
+        ));
         assert_eq!(ledger.get("s:parked").await.unwrap().unwrap().latest.status, LedgerStatus::Parked);
-        assert!(matches!(replay(&ledger, &queue, Some("nope"), false).await, Err(ReplayError::NotFound(_))));
+        assert!(matches!(replay(&ledger, &queue, &store(), Some("nope"), false).await, Err(ReplayError::NotFound(_))));
     }
 
     #[tokio::test]
@@ -231,5 +255,31 @@ mod tests {
         let shown = format_show(&ledger.get(forged).await.unwrap().unwrap());
         assert!(!shown.chars().any(|c| c.is_control() && c != '\n'), "{shown:?}");
         assert_eq!(printable("plain"), Cow::Borrowed("plain"));
+    }
+
+    /// Another body reused the event's id and its dead letter is the ledger's latest: replay
+    /// skips it rather than send a payload the event was never claimed with.
+    #[tokio::test]
+    async fn a_body_that_is_not_the_claimed_payload_is_not_replayed() {
+        let (ledger, queue, store) = (ledger().await, MemoryQueue::new(), MemoryIdempotencyStore::new());
+        let claim = ClaimRequest {
+            event_id: "s:parked".into(),
+            fingerprint: idempotency::fingerprint(b"the first payload"),
+            now_millis: 1,
+            lock_expires_at_millis: 2,
+            expires_at: 4_000_000_000,
+        };
+        assert!(matches!(store.claim(&claim).await.unwrap(), ClaimOutcome::Claimed(_)));
+        let report = replay(&ledger, &queue, &store, Some("s:parked"), false).await.unwrap();
+        assert!(report.replayed.is_empty());
+        assert!(report.skipped[0].1.contains("not the payload this event was claimed with"), "{report:?}");
+        assert!(queue.messages().is_empty());
+        assert_eq!(ledger.get("s:parked").await.unwrap().unwrap().latest.status, LedgerStatus::Parked);
+
+        // The payload it was claimed with is replayed.
+        let same = MemoryIdempotencyStore::new();
+        let claim = ClaimRequest { fingerprint: idempotency::fingerprint(b"{}"), ..claim };
+        assert!(matches!(same.claim(&claim).await.unwrap(), ClaimOutcome::Claimed(_)));
+        assert_eq!(replay(&ledger, &queue, &same, Some("s:parked"), false).await.unwrap().replayed, ["s:parked"]);
     }
 }

@@ -1,7 +1,7 @@
 //! The `dlq` subcommand's arguments and wiring to AWS (or the emulator, by configuration).
 
 use anyhow::Context;
-use hookline_aws::{DynamoLedger, SdkTimeouts, SqsQueue, load_sdk_config};
+use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, load_sdk_config};
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_ports::DeadLetterLedger;
 
@@ -12,6 +12,10 @@ pub struct DlqArgs {
     /// The dead-letter ledger table (the stack's `<stack>-dead-letters`).
     #[arg(long, env = "HOOKLINE_LEDGER_TABLE", global = true)]
     ledger_table: Option<String>,
+    /// The idempotency table (the stack's `<stack>-idempotency`), which `replay` checks each
+    /// parked body against.
+    #[arg(long, env = "HOOKLINE_IDEMPOTENCY_TABLE", global = true)]
+    idempotency_table: Option<String>,
     #[command(subcommand)]
     command: DlqCommand,
 }
@@ -65,8 +69,12 @@ pub fn run(args: DlqArgs) -> anyhow::Result<()> {
                 println!("{}", format_show(&record));
             }
             DlqCommand::Replay { event_id, all_parked: _, dry_run, queue_url } => {
+                let idempotency_table = args.idempotency_table.context(
+                    "give --idempotency-table or set HOOKLINE_IDEMPOTENCY_TABLE (in .hookline/local.env for the local stack)",
+                )?;
+                let store = DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&sdk), &idempotency_table);
                 let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url);
-                let report = replay(&ledger, &queue, event_id.as_deref(), dry_run).await?;
+                let report = replay(&ledger, &queue, &store, event_id.as_deref(), dry_run).await?;
                 let verb = if dry_run { "would replay" } else { "replayed" };
                 for id in &report.replayed {
                     println!("{verb} {}", printable(id));
