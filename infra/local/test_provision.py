@@ -173,6 +173,7 @@ class TagLoaderTest(unittest.TestCase):
                 "ReprocessErrorsAlarm",
                 "ReprocessThrottlesAlarm",
                 "SourcesConfigStaleAlarm",
+                "QueuesRequireTls",
                 "Dashboard",
             },
         )
@@ -637,6 +638,8 @@ def iam_violations(template: dict) -> list[str]:
         for key in ("NotAction", "NotResource", "NotPrincipal"):
             if key in st:
                 problems.append(f"{where}: {key} grants everything else")
+        if st.get("Effect") == "Deny":
+            continue  # a Deny grants nothing: its wildcards only widen what it refuses
         actions = _policy_texts(st.get("Action", []))
         for action in actions:
             if "*" in action or "?" in action:
@@ -789,6 +792,21 @@ class LeastPrivilegeTest(unittest.TestCase):
                 group = self.resources[f"{name}LogGroup"]["Properties"]
                 self.assertEqual(resolve(group["LogGroupName"], ctx), f"/aws/lambda/{fn_name}")
                 self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionDays"})
+
+    def test_every_queue_is_encrypted_and_refuses_requests_without_tls(self):
+        queues = {lid for lid, r in self.resources.items() if r["Type"] == "AWS::SQS::Queue"}
+        for lid in queues:
+            self.assertIs(self.resources[lid]["Properties"].get("SqsManagedSseEnabled"), True, lid)
+        policies = [r["Properties"] for r in self.resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+        covered = {q["Ref"] for p in policies for q in p["Queues"]}
+        self.assertEqual(covered, queues)
+        deny = [
+            s for p in policies for s in p["PolicyDocument"]["Statement"]
+            if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        self.assertEqual(len(deny), 1)
+        self.assertEqual((deny[0]["Principal"], deny[0]["Action"]), ("*", "sqs:*"))
+        self.assertEqual({r["Fn::GetAtt"][0] for r in deny[0]["Resource"]}, queues)
 
     def test_function_environment_is_unchanged_by_the_roles(self):
         # The code reads these names; the IAM change must not touch them.
