@@ -10,7 +10,7 @@ use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerEntry, LedgerStatus, ReplayPolicy,
 };
 use hookline_domain::envelope::{Envelope, attribute};
-use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
+use hookline_domain::idempotency::{self, FailureKind, IdempotencyRecord, RecordStatus, RecordedError};
 use hookline_domain::{InboundRecord, QueueMessage};
 use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, MessageVisibility, Queue};
 use tracing::Instrument;
@@ -97,7 +97,17 @@ where
             },
             None => None,
         };
-        let failure = failure_from_attributes(record).or_else(|| stored.as_ref().and_then(|s| s.last_error.clone()));
+        // The idempotency record knows the latest attempt at this payload; a message's own
+        // attributes may be those of an older one (a redriven letter keeps them). They are
+        // trusted only when the record is about another payload (a PayloadConflict) or knows
+        // no failure.
+        let same_payload = |stored: &IdempotencyRecord| {
+            envelope.as_ref().is_some_and(|e| idempotency::fingerprint(&e.body) == stored.fingerprint)
+        };
+        let recorded = stored.as_ref().filter(|s| same_payload(s)).and_then(|s| s.last_error.clone());
+        let failure = recorded
+            .or_else(|| failure_from_attributes(record))
+            .or_else(|| stored.as_ref().and_then(|s| s.last_error.clone()));
         let replay_count = record.attributes.get(attribute::REPLAY_COUNT).and_then(|c| c.parse().ok()).unwrap_or(0);
         let facts = DeadLetterFacts {
             is_envelope: envelope.is_some(),

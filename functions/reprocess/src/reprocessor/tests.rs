@@ -200,3 +200,27 @@ async fn a_dead_letter_with_a_forged_event_id_is_parked_under_its_message_id() {
     assert!(world.ledger.get("malformed:m3k").await.unwrap().is_some());
     assert!(world.main.messages().is_empty(), "not replayed");
 }
+
+/// A redriven letter keeps the error attributes of its first failure; the idempotency record
+/// knows the latest attempt at the same payload, and wins: a transient failure now is replayed,
+/// not parked as the old permanent one.
+#[tokio::test]
+async fn the_idempotency_record_of_the_same_payload_outranks_stale_attributes() {
+    let world = World::new();
+    world.processed("stripe:evt_fixed", Some(RecordedError::new(FailureKind::Transient, "Outage", "503"))).await;
+    let stale = [(ERROR_KIND, "permanent"), (ERROR_CLASS, "Poison")];
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", envelope("stripe:evt_fixed"), &stale)]).await;
+    assert!(matches!(outcomes[0], DeadLetterOutcome::Replayed { .. }), "{outcomes:?}");
+}
+
+/// A dead letter of another payload under the same id (a PayloadConflict) is judged by its own
+/// attributes: the record is about the first payload.
+#[tokio::test]
+async fn a_payload_conflict_is_judged_by_its_own_attributes() {
+    let world = World::new();
+    world.processed("stripe:evt_reused", Some(RecordedError::new(FailureKind::Transient, "Outage", "503"))).await;
+    let other = sample_envelope("stripe:evt_reused", b"{\"another\":\"body\"}").to_json();
+    let attributes = [(ERROR_KIND, "permanent"), (ERROR_CLASS, "PayloadConflict")];
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", other, &attributes)]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "permanent_failure" }]);
+}
