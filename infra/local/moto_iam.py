@@ -29,7 +29,6 @@ moto's default.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
@@ -106,27 +105,14 @@ def logs_resource(body: dict[str, Any], region: str, account: str) -> str:
 
 
 def _authorize_each(self, pairs: list[tuple[str, str]]) -> None:
-    """moto's own check (signature, then the caller's policies), once per (action, resource)."""
-    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
-        ActionAuthenticatorMixin.request_count += 1
-        return
-    if self.headers.get("X-Amz-Target") in ActionAuthenticatorMixin.PUBLIC_OPERATIONS:
-        return
-    parsed_url = urlparse(self.uri)
-    path = self.raw_path + ("?" + parsed_url.query if parsed_url.query else "")
-    for i, (action, resource) in enumerate(pairs):
-        request = IAMRequest(
-            account_id=self.current_account,
-            method=self.method,
-            path=path,
-            data=self.data,
-            body=self.raw_body,
-            headers=self.headers,
-            action=action,
-        )
-        if i == 0:
-            request.check_signature()
-        request.check_action_permitted(resource)
+    """moto's own check (its counting, signature check and policy evaluation), once per
+    (action, resource): the request class is told which action to check."""
+    for checked, resource in pairs:
+
+        def request_for(checked: str = checked, **kwargs: Any) -> IAMRequest:
+            return IAMRequest(**{**kwargs, "action": checked})  # in place of the request's own
+
+        self._authenticate_and_authorize_action(request_for, resource)
 
 
 def _dynamodb_authorize(self, resource: str = "*") -> None:
