@@ -15,7 +15,6 @@ use crate::processor::{Processor, RecordReport};
 /// around it, built once at cold start.
 pub struct Invocation<S, H, V, D, C> {
     pub processor: Processor<S, H, V, D, C>,
-    pub clock: C,
     pub metrics_namespace: String,
     /// The function's configured Timeout, when known (see [`effective_deadline`]).
     pub function_timeout: Option<Duration>,
@@ -38,12 +37,12 @@ where
         event: SqsEvent,
         reported_deadline: u64,
     ) -> Result<SqsBatchResponse, UnidentifiableRecord> {
-        let now = self.clock.now_unix_millis();
+        let now = self.processor.clock().now_unix_millis();
         let deadline = effective_deadline(reported_deadline, now, self.function_timeout);
         tracing::debug!(remaining_ms = deadline - now, "batch received");
         let records = inbound_records(event)?;
         let reports = self.processor.process_batch(records, deadline).await;
-        batch_metrics(&self.metrics_namespace, &reports).emit(self.clock.now_unix_millis());
+        batch_metrics(&self.metrics_namespace, &reports).emit(self.processor.clock().now_unix_millis());
         Ok(batch_response(unacknowledged(&reports)))
     }
 }
@@ -78,7 +77,6 @@ mod tests {
                 FixedClock(NOW),
                 ProcessorSettings { backoff: Backoff::new(2, 900), ..ProcessorSettings::default() },
             ),
-            clock: FixedClock(NOW),
             metrics_namespace: "Hookline".into(),
             function_timeout: Some(Duration::from_secs(30)),
         }

@@ -29,7 +29,6 @@ async fn main() -> anyhow::Result<()> {
             SystemClock,
             config.settings,
         ),
-        clock: SystemClock,
         metrics_namespace: config.metrics_namespace,
         function_timeout: config.function_timeout,
     };

@@ -72,6 +72,11 @@ where
         Processor { store, handler, visibility, dead_letters, clock, settings }
     }
 
+    /// The clock the processor runs on (the invocation reads its time from it too).
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// Processes a batch that must be done by `deadline_millis` (Unix ms). Every record gets
     /// a report, in the order given.
     pub async fn process_batch(&self, records: Vec<InboundRecord>, deadline_millis: i64) -> Vec<RecordReport> {

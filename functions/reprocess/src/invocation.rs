@@ -11,7 +11,6 @@ use crate::reprocessor::Reprocessor;
 /// What the invocations of one execution environment share, built once at cold start.
 pub struct Invocation<S, L, Q, V, C> {
     pub reprocessor: Reprocessor<S, L, Q, V, C>,
-    pub clock: C,
     pub metrics_namespace: String,
 }
 
@@ -30,7 +29,7 @@ where
     pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, UnidentifiableRecord> {
         let records = inbound_records(event)?;
         let outcomes = self.reprocessor.process_batch(&records).await;
-        batch_metrics(&self.metrics_namespace, &outcomes).emit(self.clock.now_unix_millis());
+        batch_metrics(&self.metrics_namespace, &outcomes).emit(self.reprocessor.clock().now_unix_millis());
         let failed = records
             .iter()
             .zip(&outcomes)
@@ -68,7 +67,6 @@ mod tests {
                     FixedClock(NOW),
                     ReplayPolicy::new(1, 30, 900),
                 ),
-                clock: FixedClock(NOW),
                 metrics_namespace: "Hookline".into(),
             }
         }

@@ -25,7 +25,6 @@ async fn main() -> anyhow::Result<()> {
             SystemClock,
             config.replay,
         ),
-        clock: SystemClock,
         metrics_namespace: config.metrics_namespace,
     };
 

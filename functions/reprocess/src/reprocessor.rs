@@ -60,6 +60,11 @@ where
         Reprocessor { store, ledger, main_queue, dead_letter_visibility, clock, policy }
     }
 
+    /// The clock the reprocessor runs on (the invocation reads its time from it too).
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// Every record's outcome, in the order given.
     pub async fn process_batch(&self, records: &[InboundRecord]) -> Vec<DeadLetterOutcome> {
         futures_util::stream::iter(records)
