@@ -92,6 +92,18 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Received> 
 }
 
 /// SQS's own count of visible plus in-flight messages.
+/// A queue's ARN.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    output.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone()
+}
+
 pub async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
     let output = sqs
         .get_queue_attributes()

@@ -12,7 +12,7 @@ use hookline_domain::Envelope;
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_ports::{DeadLetterLedger, LedgerRecord};
 use hookline_tests::stack::{eventually, item, post_signed, required, stored_event};
-use hookline_tests::{sdk_config, unique_name};
+use hookline_tests::{queue_arn, sdk_config, unique_name};
 
 /// These tests share the stack's dead-letter and parking queues: they take turns.
 static QUEUES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -164,43 +164,6 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
     assert!(!queue_holds(&clients.sqs, &required("HOOKLINE_RESOURCE_PARKING_QUEUE"), &event_id).await);
 }
 
-#[tokio::test]
-async fn a_parked_message_redriven_with_the_cli_is_processed_exactly_once() {
-    let _turn = QUEUES.lock().await;
-    let clients = clients().await;
-    // Fails on attempts 1-4: two trips through the main queue spend the replay budget, so it
-    // is parked; by the time the operator redrives it, the "outage" is over (attempt 6).
-    let event_id = send_faulty("transient:5");
-    ledger_with(&clients, &event_id, LedgerStatus::Parked).await;
-    let parking = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
-    eventually("the message in the parking queue", LIMIT, || async {
-        queue_holds(&clients.sqs, &parking, &event_id).await.then_some(())
-    })
-    .await;
-
-    let main = required("HOOKLINE_QUEUE_URL");
-    let summary = hookline(&["redrive", "--mode", "client", "--from", &parking, "--to", &main]);
-    assert!(summary.contains("moved"), "{summary}");
-
-    let stored = stored_event(&clients.dynamodb, &event_id).await;
-    assert_eq!(stored["event_id"].as_s().unwrap(), &event_id);
-    let idempotency = required("HOOKLINE_IDEMPOTENCY_TABLE");
-    let record = item(&clients.dynamodb, &idempotency, &event_id).await.unwrap();
-    assert_eq!(record["status"].as_s().unwrap(), "COMPLETED");
-    assert_eq!(record["attempts"].as_n().unwrap(), "6");
-}
-
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    let output = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    output.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone()
-}
-
 /// A transiently failing webhook parked, then (once its "outage" is over) sent back as an
 /// operator would: `redrive` is the console's "Start DLQ redrive" or the CLI's move-task mode.
 /// Either way the processor completes it once, and the ledger keeps every sighting.
@@ -248,6 +211,18 @@ async fn the_consoles_redrive_to_the_main_queue_completes_a_parked_event_once() 
             (status == "COMPLETED").then_some(())
         })
         .await;
+    })
+    .await;
+}
+
+/// With the CLI's client mode (receive, send, delete), which works against any endpoint.
+#[tokio::test]
+async fn a_parked_message_redriven_with_the_cli_is_processed_exactly_once() {
+    // Fails on attempts 1-4: two trips through the main queue spend the replay budget, so it
+    // is parked; by the time the operator redrives it, the "outage" is over (attempt 6).
+    parked_then_redriven(async |_: &Clients, parking: &str, main: &str| {
+        let summary = hookline(&["redrive", "--mode", "client", "--from", parking, "--to", main]);
+        assert!(summary.contains("moved"), "{summary}");
     })
     .await;
 }

@@ -26,7 +26,7 @@ use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use hookline_cli::redrive::{RedriveArgs, execute, parse_args};
 use hookline_cli::sqs_redrive::{RedriveError, RedriveOptions, SqsRedrive, StopReason};
 use hookline_tests::stack::eventually;
-use hookline_tests::{create_queue, depth, drain, sdk_config};
+use hookline_tests::{create_queue, depth, drain, queue_arn, sdk_config};
 
 struct Queues {
     sqs: aws_sdk_sqs::Client,
@@ -344,11 +344,6 @@ async fn a_missing_or_identical_queue_is_refused_before_anything_moves() {
     // Nothing was received: all three are still visible and move now.
     let report = q.redrive.move_messages(&q.dlq, &q.main, &options(1000, None)).await.unwrap();
     assert_eq!(report.moved, 3);
-}
-
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    let output = sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::QueueArn).send().await;
-    output.unwrap().attributes.unwrap()[&QueueAttributeName::QueueArn].clone()
 }
 
 /// The move-task mode against the emulator's message move tasks (infra/local/moto_move_tasks.py):

@@ -276,11 +276,10 @@ impl Envelope {
         if !READABLE_ENVELOPE_VERSIONS.contains(&wire.version) {
             return Err(EnvelopeError::UnsupportedVersion(wire.version));
         }
-        if crate::source::SourceName::parse(&wire.source).is_none() {
-            return Err(EnvelopeError::Identity("source name"));
-        }
         if !crate::event_id::is_event_id_of(&wire.source, &wire.event_id) {
-            return Err(EnvelopeError::Identity("event id"));
+            let field =
+                if crate::source::SourceName::parse(&wire.source).is_none() { "source name" } else { "event id" };
+            return Err(EnvelopeError::Identity(field));
         }
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
         let (body, body_is_json) = match wire.body_encoding {
