@@ -607,22 +607,20 @@ def write_functions_file(path: Path, endpoint_url: str, region: str, specs: list
         },
         "functions": specs,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(document, f, indent=2)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    _write_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
 def write_env_file(path: Path, lines: list[str]) -> None:
+    _write_atomically(path, "# Written by infra/local/provision.py; regenerated on every run.\n" + "\n".join(lines) + "\n")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Writes `text` to `path` through a temporary file beside it, so a reader never sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
-            f.write("# Written by infra/local/provision.py; regenerated on every run.\n")
-            f.write("\n".join(lines) + "\n")
+            f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -25,10 +25,10 @@ import yaml
 from botocore.exceptions import ClientError
 
 import provision
+from local_testing import moto_sh
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-MOTO_SH = HERE / "moto.sh"
 SOURCES_JSON = HERE / "sources.json"
 
 
@@ -122,10 +122,6 @@ def denied(call) -> bool:
     return False
 
 
-def _moto(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(MOTO_SH), action], env=env, capture_output=True, text=True, timeout=60)
-
-
 class IamStackTest(unittest.TestCase):
     port = os.environ.get("HOOKLINE_TEST_IAM_MOTO_PORT", "4589")
 
@@ -135,19 +131,19 @@ class IamStackTest(unittest.TestCase):
         cls.endpoint = f"http://127.0.0.1:{cls.port}"
         cls.env = {**os.environ, "HOOKLINE_MOTO_PORT": cls.port, "HOOKLINE_RUN_DIR": str(cls.tmp / "run"),
                    "AWS_ENDPOINT_URL": cls.endpoint}
-        started = _moto("start", cls.env)
+        started = moto_sh("start", cls.env)
         if started.returncode != 0:
             shutil.rmtree(cls.tmp, ignore_errors=True)
             raise RuntimeError(f"moto.sh start failed:\n{started.stdout}{started.stderr}")
 
     @classmethod
     def tearDownClass(cls):
-        _moto("stop", cls.env)
+        moto_sh("stop", cls.env)
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def provisioned(self, template: dict | None = None) -> Stack:
         """A fresh stack from `template` (default template.yaml) with IAM enforcement on."""
-        self.assertEqual(_moto("reset", self.env).returncode, 0)
+        self.assertEqual(moto_sh("reset", self.env).returncode, 0)
         template_path = provision.REPO_ROOT / "template.yaml"
         if template is not None:
             template_path = self.tmp / "template.yaml"

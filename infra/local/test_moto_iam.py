@@ -15,7 +15,6 @@ They run in-process (moto's mock) with a role assumed as the local stack assumes
 from __future__ import annotations
 
 import json
-import os
 import unittest
 
 import boto3
@@ -23,6 +22,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import moto_iam
+from local_testing import WithoutEndpoint
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -73,19 +73,9 @@ class PermissionsTest(unittest.TestCase):
 
 
 @mock_aws
-class EnforcementTest(unittest.TestCase):
+class EnforcementTest(WithoutEndpoint, unittest.TestCase):
     """A role allowed UpdateItem on one table, PutItem on another, SendMessage and DeleteMessage
     on one queue and GetSecretValue on one secret; everything else must be denied."""
-
-    @classmethod
-    def setUpClass(cls):
-        # In-process only: an endpoint in the environment (make test exports its stack's) would
-        # send these clients to a real server instead of moto's mock.
-        cls.endpoints = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
-
-    @classmethod
-    def tearDownClass(cls):
-        os.environ.update(cls.endpoints)
 
     def setUp(self):
         moto_iam.enforce(False)

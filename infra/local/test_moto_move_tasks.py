@@ -6,7 +6,6 @@ CancelMessageMoveTask and SetQueueAttributes' RedriveAllowPolicy), in-process wi
 from __future__ import annotations
 
 import json
-import os
 import time
 import unittest
 
@@ -15,6 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import moto_move_tasks  # noqa: F401  (patches moto on import)
+from local_testing import WithoutEndpoint
 
 REGION = "us-east-1"
 
@@ -30,15 +30,7 @@ def wait_for(condition, what: str, limit: float = 10.0):
 
 
 @mock_aws
-class MoveTaskTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.endpoints = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
-
-    @classmethod
-    def tearDownClass(cls):
-        os.environ.update(cls.endpoints)
-
+class MoveTaskTest(WithoutEndpoint, unittest.TestCase):
     def setUp(self):
         moto_move_tasks.reset()
         self.sqs = boto3.client("sqs", region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
@@ -147,15 +139,7 @@ class MoveTaskTest(unittest.TestCase):
 
 
 @mock_aws
-class RedriveAllowPolicyTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.endpoints = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
-
-    @classmethod
-    def tearDownClass(cls):
-        os.environ.update(cls.endpoints)
-
+class RedriveAllowPolicyTest(WithoutEndpoint, unittest.TestCase):
     def setUp(self):
         self.sqs = boto3.client("sqs", region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
 

@@ -25,6 +25,7 @@ REPO_ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import provision  # noqa: E402
+from local_testing import moto_sh  # noqa: E402
 from provision import (  # noqa: E402
     Context,
     ProvisionError,
@@ -42,7 +43,6 @@ from provision import (  # noqa: E402
 
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 SOURCES_JSON = HERE / "sources.json"
-MOTO_SH = HERE / "moto.sh"
 
 SMALL_TEMPLATE = textwrap.dedent(
     """\
@@ -949,10 +949,6 @@ class ReadmeTest(unittest.TestCase):
         self.assertEqual(names - parameters, set(), "README table rows naming no parameter")
 
 
-def _moto(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(MOTO_SH), action], env=env, capture_output=True, text=True, timeout=60)
-
-
 @unittest.skipUnless(shutil.which("curl"), "curl is needed by moto.sh")
 class EndToEndTest(unittest.TestCase):
     """Provision into a real moto server started by moto.sh on a spare port."""
@@ -965,20 +961,20 @@ class EndToEndTest(unittest.TestCase):
         cls.env = {**os.environ, "HOOKLINE_MOTO_PORT": cls.port, "HOOKLINE_RUN_DIR": str(cls.tmp / "run")}
         cls.endpoint = f"http://127.0.0.1:{cls.port}"
         cls.env["AWS_ENDPOINT_URL"] = cls.endpoint
-        started = _moto("start", cls.env)
+        started = moto_sh("start", cls.env)
         if started.returncode != 0:
             shutil.rmtree(cls.tmp, ignore_errors=True)
             raise RuntimeError(f"moto.sh start failed:\n{started.stdout}{started.stderr}")
 
     @classmethod
     def tearDownClass(cls):
-        stopped = _moto("stop", cls.env)
+        stopped = moto_sh("stop", cls.env)
         shutil.rmtree(cls.tmp, ignore_errors=True)
         if stopped.returncode != 0:
             raise RuntimeError(f"moto.sh stop failed:\n{stopped.stderr}")
 
     def setUp(self):
-        reset = _moto("reset", self.env)
+        reset = moto_sh("reset", self.env)
         self.assertEqual(reset.returncode, 0, reset.stderr)
 
     def client(self, service: str):
@@ -993,7 +989,7 @@ class EndToEndTest(unittest.TestCase):
         return result.stdout
 
     def test_status_answers(self):
-        status = _moto("status", self.env)
+        status = moto_sh("status", self.env)
         self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
         self.assertIn(f"running on {self.endpoint}", status.stdout)
 
