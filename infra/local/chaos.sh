@@ -58,7 +58,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
 .venv/bin/python infra/local/provision.py --stack-name hookline-chaos --env-file "$env_file" \
   --secret-value SourcesSecret=infra/local/sources.json --enforce-iam \
   --param ProcessorTimeout="$function_timeout" --param ReprocessTimeout="$function_timeout" \
-  --param MaxReceiveCount=3 --param DeadLetterMaxReceiveCount=6 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=2 \
+  --param MaxReceiveCount=3 --param MainQueueMaxReceiveCount=6 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=2 \
   --param ReplayBudget=2 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \
   --param SourcesConfigTtlSeconds=5 \
   --extra HOOKLINE_FAULT_INJECTION=payload_markers \

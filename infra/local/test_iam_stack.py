@@ -109,7 +109,9 @@ def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
         "reprocess": logs("reprocess") + consume("reprocess", dlq, "ConsumeDeadLetterQueue") + [
             ("ReplayToMainQueue", "SendMessage main", lambda: reprocess_sqs.send_message(QueueUrl=main, MessageBody="{}")),
             ("ReadIdempotencyRecords", "GetItem idempotency", lambda: reprocess_db.get_item(TableName=idempotency, Key=key)),
-            ("WriteLedger", "UpdateItem ledger", lambda: reprocess_db.update_item(TableName=ledger, Key=key, **update)),
+            ("DeferToDeadLetterQueue", "SendMessage dlq", lambda: reprocess_sqs.send_message(QueueUrl=dlq, MessageBody="{}")),
+            ("RecordInLedger", "GetItem ledger", lambda: reprocess_db.get_item(TableName=ledger, Key=key)),
+            ("RecordInLedger", "UpdateItem ledger", lambda: reprocess_db.update_item(TableName=ledger, Key=key, **update)),
         ],
     }
 

@@ -382,6 +382,7 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_BACKOFF_BASE_SECONDS": "2",
                 "HOOKLINE_BACKOFF_CAP_SECONDS": "900",
                 "HOOKLINE_FUNCTION_TIMEOUT_SECONDS": "30",
+                "HOOKLINE_MAX_RECEIVE_COUNT": "5",
                 "HOOKLINE_LEDGER_TABLE": "hookline-local-dead-letters",
                 "HOOKLINE_REPLAY_BUDGET": "3",
                 "HOOKLINE_REPLAY_BASE_SECONDS": "30",
@@ -491,15 +492,17 @@ class TemplateStaticTest(unittest.TestCase):
             self.assertEqual(self.resources[lid]["Properties"]["MessageRetentionPeriod"], 1209600, lid)
         self.assertEqual(
             self.resources["DeadLetterQueue"]["Properties"]["RedrivePolicy"],
-            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": {"Ref": "DeadLetterMaxReceiveCount"}},
+            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": 1},
         )
         self.assertEqual(
-            self.resources["MainQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], {"Ref": "MaxReceiveCount"}
+            self.resources["MainQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], {"Ref": "MainQueueMaxReceiveCount"}
         )
-        # A message keeps its receive count when it is moved to the DLQ: the DLQ's limit must
-        # be higher, or dead letters skip reprocess and go straight to parking.
+        # The processor dead-letters a message itself at MaxReceiveCount; the main queue's own
+        # limit is the backstop behind it, so it must be higher.
         parameters = self.template["Parameters"]
-        self.assertGreater(parameters["DeadLetterMaxReceiveCount"]["Default"], parameters["MaxReceiveCount"]["Default"])
+        self.assertGreater(parameters["MainQueueMaxReceiveCount"]["Default"], parameters["MaxReceiveCount"]["Default"])
+        processor_env = self.resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(processor_env["HOOKLINE_MAX_RECEIVE_COUNT"], {"Ref": "MaxReceiveCount"})
 
     def test_ingest_policies_are_least_privilege(self):
         policies = self.resources["IngestRole"]["Properties"]["Policies"]
@@ -765,7 +768,9 @@ class LeastPrivilegeTest(unittest.TestCase):
             "Reprocess": {(a, arn("DeadLetterQueue")) for a in consume}
             | {
                 ("sqs:SendMessage", arn("MainQueue")),
+                ("sqs:SendMessage", arn("DeadLetterQueue")),
                 ("dynamodb:GetItem", arn("IdempotencyTable")),
+                ("dynamodb:GetItem", arn("DeadLetterLedgerTable")),
                 ("dynamodb:UpdateItem", arn("DeadLetterLedgerTable")),
             },
         }
@@ -1009,11 +1014,11 @@ class EndToEndTest(unittest.TestCase):
         }
         self.assertEqual(
             json.loads(attrs["main"]["RedrivePolicy"]),
-            {"deadLetterTargetArn": attrs["dlq"]["QueueArn"], "maxReceiveCount": 5},
+            {"deadLetterTargetArn": attrs["dlq"]["QueueArn"], "maxReceiveCount": 10},
         )
         self.assertEqual(
             json.loads(attrs["dlq"]["RedrivePolicy"]),
-            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 10},
+            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 1},
         )
         self.assertNotIn("RedrivePolicy", attrs["parking"])
         self.assertEqual(attrs["main"]["VisibilityTimeout"], "180")
@@ -1090,7 +1095,7 @@ class EndToEndTest(unittest.TestCase):
 
         # Second run: same value -> nothing new; changed parameter -> attribute updated.
         second = self.run_provision(*common, "--secret-value", f"SourcesSecret={SOURCES_JSON}",
-                                    "--param", "MaxReceiveCount=7", "--param", "ProcessorTimeout=60")
+                                    "--param", "MainQueueMaxReceiveCount=7", "--param", "ProcessorTimeout=60")
         self.assertIn("updated   MainQueue", second)
         self.assertIn("unchanged SourcesSecret", second)
         main = sqs.get_queue_attributes(QueueUrl=urls["main"], AttributeNames=["All"])["Attributes"]

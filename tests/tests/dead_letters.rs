@@ -167,7 +167,7 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
 /// A transiently failing webhook parked, then (once its "outage" is over) sent back as an
 /// operator would: `redrive` is the console's "Start DLQ redrive" or the CLI's move-task mode.
 /// Either way the processor completes it once, and the ledger keeps every sighting.
-async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) {
+async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) -> LedgerRecord {
     let _turn = QUEUES.lock().await;
     let clients = clients().await;
     let event_id = send_faulty("transient:5");
@@ -188,6 +188,46 @@ async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) {
     let ledger = clients.ledger.get(&event_id).await.unwrap().unwrap();
     assert!(ledger.history.len() >= 2, "every dead letter of the event recorded: {:?}", ledger.history);
     assert!(!queue_holds(&clients.sqs, &parking, &event_id).await, "nothing left parked");
+    ledger
+}
+
+/// StartMessageMoveTask from `source` (to `destination`, or without one back to where each
+/// message was dead-lettered from), waited for until COMPLETED.
+async fn move_task(clients: &Clients, source: &str, destination: Option<&str>) {
+    let source_arn = queue_arn(&clients.sqs, source).await;
+    let destination_arn = match destination {
+        Some(queue) => Some(queue_arn(&clients.sqs, queue).await),
+        None => None,
+    };
+    let started = clients
+        .sqs
+        .start_message_move_task()
+        .source_arn(&source_arn)
+        .set_destination_arn(destination_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(started.task_handle.is_some());
+    eventually("the move task to complete", LIMIT, || async {
+        let tasks = clients.sqs.list_message_move_tasks().source_arn(&source_arn).send().await.unwrap();
+        let status = tasks.results.unwrap_or_default().into_iter().next()?.status?;
+        (status == "COMPLETED").then_some(())
+    })
+    .await;
+}
+
+/// The console's "Redrive to source queue" on the parking queue: the move task without a
+/// destination brings the parked copy back to the dead-letter queue it was parked from;
+/// reprocess knows it (its letter id) and replays it at once with a fresh budget.
+#[tokio::test]
+async fn the_consoles_redrive_to_source_sends_a_parked_event_back_through_reprocess_once() {
+    let ledger = parked_then_redriven(async |clients: &Clients, parking: &str, _: &str| {
+        move_task(clients, parking, None).await;
+    })
+    .await;
+    let statuses: Vec<_> = ledger.history.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [LedgerStatus::Replayed, LedgerStatus::Parked, LedgerStatus::Redriven], "{ledger:?}");
+    assert_eq!(ledger.latest.status, LedgerStatus::Redriven);
 }
 
 /// The console's "Redrive to a custom destination" (the main queue, as docs/runbook.md says):
@@ -195,24 +235,63 @@ async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) {
 #[tokio::test]
 async fn the_consoles_redrive_to_the_main_queue_completes_a_parked_event_once() {
     parked_then_redriven(async |clients: &Clients, parking: &str, main: &str| {
-        let parking_arn = queue_arn(&clients.sqs, parking).await;
-        let started = clients
-            .sqs
-            .start_message_move_task()
-            .source_arn(&parking_arn)
-            .destination_arn(queue_arn(&clients.sqs, main).await)
-            .send()
-            .await
-            .unwrap();
-        assert!(started.task_handle.is_some());
-        eventually("the move task to complete", LIMIT, || async {
-            let tasks = clients.sqs.list_message_move_tasks().source_arn(&parking_arn).send().await.unwrap();
-            let status = tasks.results.unwrap_or_default().into_iter().next()?.status?;
-            (status == "COMPLETED").then_some(())
-        })
-        .await;
+        move_task(clients, parking, Some(main)).await;
     })
     .await;
+}
+
+/// Messages for `event_id` in the queue, each counted once: received with a short
+/// visibility timeout until none is left to see.
+async fn count_in_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str, event_id: &str) -> usize {
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(3)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return seen.len();
+        }
+        for message in messages {
+            if Envelope::from_json(message.body().unwrap_or_default()).is_ok_and(|e| e.event_id == event_id) {
+                seen.insert(message.message_id.unwrap_or_default());
+            }
+        }
+    }
+}
+
+/// The same poison webhook delivered twice makes two dead letters: one is parked, the other
+/// recorded in the ledger as a duplicate sighting, so the operator sees one parked message.
+#[tokio::test]
+async fn a_poison_event_delivered_twice_is_parked_once_with_both_sightings() {
+    let _turn = QUEUES.lock().await;
+    let clients = clients().await;
+    let sender_id = unique_name("msg_twice");
+    let body = br#"{"type":"invoice.paid","hookline_fault":"poison"}"#;
+    for _ in 0..2 {
+        assert_eq!(post_signed("acme", body, &sender_id).0, 202);
+    }
+    let event_id = format!("acme:{sender_id}");
+    let record = eventually("both dead letters in the ledger", LIMIT, || async {
+        clients.ledger.get(&event_id).await.unwrap().filter(|r| r.history.len() == 2)
+    })
+    .await;
+    let statuses: Vec<_> = record.history.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [LedgerStatus::Parked, LedgerStatus::Duplicate], "{record:?}");
+    assert_eq!(record.latest.status, LedgerStatus::Parked);
+    let parking = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
+    eventually("the parked copy in the parking queue", LIMIT, || async {
+        queue_holds(&clients.sqs, &parking, &event_id).await.then_some(())
+    })
+    .await;
+    assert_eq!(count_in_queue(&clients.sqs, &parking, &event_id).await, 1);
+    assert_eq!(hookline_tests::depth(&clients.sqs, &required("HOOKLINE_DLQ_URL")).await, 0);
 }
 
 /// With the CLI's client mode (receive, send, delete), which works against any endpoint.

@@ -1,6 +1,7 @@
 //! The dead-letter ledger's DynamoDB adapter against the emulator: what a dead letter seen
-//! once, seen again, and followed by another leaves in the table, and how many requests
-//! each sighting costs (counted by an SDK interceptor on every HTTP attempt).
+//! once, seen again, followed by a duplicate, or written over a stale read leaves in the
+//! table, and how many requests each sighting costs (counted by an SDK interceptor on every
+//! HTTP attempt).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,12 +40,19 @@ impl Intercept for RequestCounter {
     }
 }
 
-async fn ledger() -> (DynamoLedger, RequestCounter) {
+/// A ledger over a new table, its request counter, and a plain client and the table's name.
+async fn ledger_and_table() -> (DynamoLedger, RequestCounter, aws_sdk_dynamodb::Client, String) {
     let sdk = sdk_config().await;
-    let table = create_event_table(&aws_sdk_dynamodb::Client::new(&sdk), "ledger").await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = create_event_table(&client, "ledger").await;
     let counter = RequestCounter::default();
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(counter.clone()).build();
-    (DynamoLedger::new(aws_sdk_dynamodb::Client::from_conf(config), table), counter)
+    (DynamoLedger::new(aws_sdk_dynamodb::Client::from_conf(config), table.clone()), counter, client, table)
+}
+
+async fn ledger() -> (DynamoLedger, RequestCounter) {
+    let (ledger, counter, _, _) = ledger_and_table().await;
+    (ledger, counter)
 }
 
 fn sighting(message_id: &str, receive_count: u32, seen_at_millis: i64) -> LedgerEntry {
@@ -53,6 +61,7 @@ fn sighting(message_id: &str, receive_count: u32, seen_at_millis: i64) -> Ledger
         source: Some("stripe".into()),
         envelope: r#"{"version":1}"#.into(),
         message_id: message_id.into(),
+        letter_id: format!("letter-{message_id}"),
         receive_count,
         attempts: 1,
         failure: Some(RecordedError::new(FailureKind::Permanent, "Poison", "cannot be processed")),
@@ -62,36 +71,72 @@ fn sighting(message_id: &str, receive_count: u32, seen_at_millis: i64) -> Ledger
     }
 }
 
+/// Every write is one request, conditioned on the version read: a new dead letter appends
+/// to the history, the same one seen again refreshes the entry, a duplicate only appends,
+/// and a write over a version someone else replaced writes nothing.
 #[tokio::test]
-async fn each_dead_letter_is_one_history_entry_and_each_sighting_one_request() {
+async fn each_sighting_is_one_request_written_only_over_the_version_read() {
     let (ledger, requests) = ledger().await;
+    let read = |ledger: &DynamoLedger| {
+        let ledger = ledger.clone();
+        async move { ledger.get("stripe:evt_ledger").await.unwrap() }
+    };
 
-    // First sighting of a dead letter the processor sent (receive count 1): one append.
-    ledger.record(&sighting("m-1", 1, 1_000)).await.unwrap();
+    assert!(ledger.record(&sighting("m-1", 1, 1_000), None).await.unwrap());
     assert_eq!(requests.take(), 1);
+    let first = read(&ledger).await.unwrap();
+    assert_eq!((first.version, first.history.len()), (1, 1));
 
-    // The same message received again before the redrive policy parks it: one refresh each,
-    // no new history entry, the latest fields updated.
-    for (receive_count, at) in [(2, 2_000), (3, 3_000)] {
-        ledger.record(&sighting("m-1", receive_count, at)).await.unwrap();
-        assert_eq!(requests.take(), 1, "receive {receive_count}");
-    }
-    let record = ledger.get("stripe:evt_ledger").await.unwrap().unwrap();
+    // The same message again (SQS delivered it twice): refreshed, no new history entry.
     requests.take();
-    assert_eq!(record.history.len(), 1);
-    assert_eq!((record.latest.receive_count, record.latest.seen_at_millis), (3, 3_000));
-    assert_eq!(record.first_seen_millis, 1_000);
-
-    // A new dead letter of the same event, first seen at a high receive count (redriven from
-    // the main queue, which keeps the count): appended, after one refresh that finds nothing.
-    ledger.record(&sighting("m-2", 6, 6_000)).await.unwrap();
-    assert_eq!(requests.take(), 2);
-    ledger.record(&sighting("m-2", 7, 7_000)).await.unwrap();
+    assert!(ledger.record(&sighting("m-1", 2, 2_000), Some(&first)).await.unwrap());
     assert_eq!(requests.take(), 1);
+    let second = read(&ledger).await.unwrap();
+    assert_eq!((second.version, second.history.len(), second.latest.receive_count), (2, 1, 2));
+    assert_eq!(second.first_seen_millis, 1_000);
 
-    let record = ledger.get("stripe:evt_ledger").await.unwrap().unwrap();
-    let seen: Vec<(&str, i64)> = record.history.iter().map(|s| (s.message_id.as_str(), s.seen_at_millis)).collect();
-    assert_eq!(seen, [("m-1", 1_000), ("m-2", 6_000)]);
-    assert_eq!((record.latest.message_id.as_str(), record.latest.receive_count), ("m-2", 7));
-    assert_eq!(record.latest.failure.unwrap().class, "Poison");
+    // A write over the stale first read is refused, and changes nothing.
+    assert!(!ledger.record(&sighting("m-9", 1, 9_000), Some(&first)).await.unwrap());
+    assert!(!ledger.record(&sighting("m-9", 1, 9_000), None).await.unwrap(), "a record exists");
+    assert_eq!(read(&ledger).await.unwrap(), second);
+
+    // Another copy of the parked event: only the history grows; the parked copy stays latest.
+    let duplicate = LedgerEntry { status: LedgerStatus::Duplicate, ..sighting("m-2", 1, 3_000) };
+    requests.take();
+    assert!(ledger.record(&duplicate, Some(&second)).await.unwrap());
+    assert_eq!(requests.take(), 1);
+    let third = read(&ledger).await.unwrap();
+    let seen: Vec<_> = third.history.iter().map(|s| (s.message_id.as_str(), s.status)).collect();
+    assert_eq!(seen, [("m-1", LedgerStatus::Parked), ("m-2", LedgerStatus::Duplicate)]);
+    assert_eq!((third.latest.status, third.latest.letter_id.as_str()), (LedgerStatus::Parked, "letter-m-1"));
+    assert_eq!(third.latest.seen_at_millis, 3_000);
+
+    // An operator's mark is a new version too: a decision read before it is made again.
+    ledger.mark("stripe:evt_ledger", LedgerStatus::Redriven).await.unwrap();
+    assert!(!ledger.record(&sighting("m-3", 1, 4_000), Some(&third)).await.unwrap());
+    let marked = read(&ledger).await.unwrap();
+    assert!(ledger.record(&sighting("m-3", 1, 4_000), Some(&marked)).await.unwrap());
+    let last = read(&ledger).await.unwrap();
+    assert_eq!((last.latest.message_id.as_str(), last.history.len()), ("m-3", 3));
+    assert_eq!(last.latest.failure.unwrap().class, "Poison");
+}
+
+/// A record written before versions existed has none; it reads as version 0, and the
+/// first versioned write over it succeeds.
+#[tokio::test]
+async fn a_record_from_before_versions_is_written_over_as_version_zero() {
+    let (ledger, _, client, table) = ledger_and_table().await;
+    assert!(ledger.record(&sighting("m-1", 1, 1_000), None).await.unwrap());
+    // As an item written by an older reprocess: no version attribute.
+    client
+        .update_item()
+        .table_name(&table)
+        .key("event_id", aws_sdk_dynamodb::types::AttributeValue::S("stripe:evt_ledger".into()))
+        .update_expression("REMOVE version")
+        .send()
+        .await
+        .unwrap();
+    let old = ledger.get("stripe:evt_ledger").await.unwrap().unwrap();
+    assert_eq!(old.version, 0);
+    assert!(ledger.record(&sighting("m-2", 1, 2_000), Some(&old)).await.unwrap());
 }

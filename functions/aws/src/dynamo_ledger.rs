@@ -17,9 +17,11 @@ pub struct DynamoLedger {
     table: String,
 }
 
-const LATEST: &str = "SET #status = :status, envelope = :envelope, last_message_id = :mid, receive_count = :rc, \
-     attempts = :attempts, replay_count = :replays, last_seen = :now, first_seen = if_not_exists(first_seen, :now), \
-     #source = :source, error_kind = :kind, error_class = :class, error_message = :message";
+const LATEST: &str = "SET #status = :status, envelope = :envelope, last_message_id = :mid, letter_id = :letter, \
+     receive_count = :rc, attempts = :attempts, replay_count = :replays, last_seen = :now, \
+     first_seen = if_not_exists(first_seen, :now), #source = :source, error_kind = :kind, error_class = :class, \
+     error_message = :message";
+const APPEND: &str = "history = list_append(if_not_exists(history, :empty), :sighting)";
 
 impl DynamoLedger {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -40,6 +42,7 @@ impl DynamoLedger {
             .expression_attribute_values(":status", s(entry.status.as_str()))
             .expression_attribute_values(":envelope", s(&entry.envelope))
             .expression_attribute_values(":mid", s(&entry.message_id))
+            .expression_attribute_values(":letter", s(&entry.letter_id))
             .expression_attribute_values(":rc", n(entry.receive_count))
             .expression_attribute_values(":attempts", n(entry.attempts))
             .expression_attribute_values(":replays", n(entry.replay_count))
@@ -49,6 +52,17 @@ impl DynamoLedger {
             .expression_attribute_values(":class", s(failure.map_or("-", |f| f.class.as_str())))
             .expression_attribute_values(":message", s(failure.map_or("-", |f| f.message.as_str())))
     }
+}
+
+fn sighting(entry: &LedgerEntry) -> AttributeValue {
+    let failure = entry.failure.as_ref();
+    AttributeValue::M(HashMap::from([
+        ("at".to_owned(), n(entry.seen_at_millis)),
+        ("message_id".to_owned(), s(&entry.message_id)),
+        ("status".to_owned(), s(entry.status.as_str())),
+        ("class".to_owned(), s(failure.map_or("-", |f| f.class.as_str()))),
+        ("message".to_owned(), s(failure.map_or("-", |f| f.message.as_str()))),
+    ]))
 }
 
 fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
@@ -92,6 +106,7 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Option<LedgerRecord> {
             source: text(item, "source"),
             envelope: text(item, "envelope").unwrap_or_default(),
             message_id: text(item, "last_message_id").unwrap_or_default(),
+            letter_id: text(item, "letter_id").or_else(|| text(item, "last_message_id")).unwrap_or_default(),
             receive_count: number(item, "receive_count") as u32,
             attempts: number(item, "attempts") as u32,
             failure,
@@ -101,51 +116,45 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Option<LedgerRecord> {
         },
         first_seen_millis: number(item, "first_seen"),
         history,
+        version: number(item, "version") as u64,
     })
 }
 
 impl DeadLetterLedger for DynamoLedger {
-    async fn record(&self, entry: &LedgerEntry) -> Result<(), StoreError> {
-        // A new dead-letter message appends to the history; the same message seen again
-        // (it is received several times before it moves on) only refreshes the entry. A
-        // message received before was most likely recorded then, so it tries the refresh
-        // first: one request per sighting either way, except a message first recorded at a
-        // receive count above 1 (redriven from the main queue, or its first recording
-        // failed), which costs a refresh that finds nothing, then the append.
-        if entry.receive_count > 1 {
-            let refreshed = self
-                .update(entry)
-                .update_expression(LATEST)
-                .condition_expression("last_message_id = :mid")
-                .send()
-                .await;
-            match refreshed {
-                Ok(_) => return Ok(()),
-                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
-                Err(e) => return Err(error("record", e)),
-            }
-        }
-        let failure = entry.failure.as_ref();
-        let sighting = AttributeValue::M(HashMap::from([
-            ("at".to_owned(), n(entry.seen_at_millis)),
-            ("message_id".to_owned(), s(&entry.message_id)),
-            ("status".to_owned(), s(entry.status.as_str())),
-            ("class".to_owned(), s(failure.map_or("-", |f| f.class.as_str()))),
-            ("message".to_owned(), s(failure.map_or("-", |f| f.message.as_str()))),
-        ]));
-        let appended = self
-            .update(entry)
-            .update_expression(format!("{LATEST}, history = list_append(if_not_exists(history, :empty), :sighting)"))
-            .condition_expression("attribute_not_exists(event_id) OR last_message_id <> :mid")
-            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":sighting", AttributeValue::L(vec![sighting]))
-            .send()
-            .await;
-        match appended {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                self.update(entry).update_expression(LATEST).send().await.map(|_| ()).map_err(|e| error("record", e))
-            }
+    async fn record(&self, entry: &LedgerEntry, previous: Option<&LedgerRecord>) -> Result<bool, StoreError> {
+        let version = previous.map_or(0, |p| p.version);
+        let seen_before = previous.is_some_and(|p| p.latest.message_id == entry.message_id && !p.history.is_empty());
+        let update = if entry.status == LedgerStatus::Duplicate {
+            // Only the history grows: the latest entry stays the parked copy's.
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("event_id", s(&entry.event_id))
+                .update_expression(format!("SET {APPEND}, last_seen = :now, version = :next"))
+                .expression_attribute_values(":now", n(entry.seen_at_millis))
+        } else if seen_before {
+            self.update(entry).update_expression(format!("{LATEST}, version = :next"))
+        } else {
+            self.update(entry).update_expression(format!("{LATEST}, {APPEND}, version = :next"))
+        };
+        let update = if entry.status == LedgerStatus::Duplicate || !seen_before {
+            update
+                .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":sighting", AttributeValue::L(vec![sighting(entry)]))
+        } else {
+            update
+        };
+        // Written only over the version read; a record from before versions existed reads
+        // as version 0, like a missing one.
+        let update = update.expression_attribute_values(":next", n(version + 1));
+        let update = if version == 0 {
+            update.condition_expression("attribute_not_exists(version)")
+        } else {
+            update.condition_expression("version = :version").expression_attribute_values(":version", n(version))
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(error("record", e)),
         }
     }
@@ -190,10 +199,13 @@ impl DeadLetterLedger for DynamoLedger {
             .update_item()
             .table_name(&self.table)
             .key("event_id", s(event_id))
-            .update_expression("SET #status = :status")
+            // A new version, so that a reprocess decision read before this one is made again.
+            .update_expression("SET #status = :status, version = if_not_exists(version, :zero) + :one")
             .condition_expression("attribute_exists(event_id)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await
             .map(|_| ())

@@ -165,6 +165,7 @@ mod tests {
             source: Some("stripe".into()),
             envelope,
             message_id: format!("m-{event_id}"),
+            letter_id: format!("m-{event_id}"),
             receive_count: 3,
             attempts: 5,
             failure: Some(RecordedError::new(FailureKind::Permanent, "Poison", "bad amount")),
@@ -185,9 +186,11 @@ mod tests {
 
     async fn ledger() -> MemoryLedger {
         let ledger = MemoryLedger::new();
-        ledger.record(&entry("s:parked", LedgerStatus::Parked, envelope("s:parked"))).await.unwrap();
-        ledger.record(&entry("s:replayed", LedgerStatus::Replayed, envelope("s:replayed"))).await.unwrap();
-        ledger.record(&entry("malformed:m1", LedgerStatus::Parked, "garbage".into())).await.unwrap();
+        assert!(ledger.record(&entry("s:parked", LedgerStatus::Parked, envelope("s:parked")), None).await.unwrap());
+        assert!(
+            ledger.record(&entry("s:replayed", LedgerStatus::Replayed, envelope("s:replayed")), None).await.unwrap()
+        );
+        assert!(ledger.record(&entry("malformed:m1", LedgerStatus::Parked, "garbage".into()), None).await.unwrap());
         ledger
     }
 
@@ -246,7 +249,7 @@ mod tests {
     async fn a_forged_event_id_cannot_drive_the_terminal_or_break_the_columns() {
         let ledger = MemoryLedger::new();
         let forged = "s:\u{1b}]0;owned\u{7}\u{1b}[2J\tPARKED\nfake";
-        ledger.record(&entry(forged, LedgerStatus::Parked, envelope(forged))).await.unwrap();
+        assert!(ledger.record(&entry(forged, LedgerStatus::Parked, envelope(forged)), None).await.unwrap());
         let listed = format_list(&ledger.list(None).await.unwrap());
         assert!(!listed.chars().any(|c| c.is_control() && c != '\t' && c != '\n'), "{listed:?}");
         assert_eq!(listed.lines().count(), 2, "{listed:?}");

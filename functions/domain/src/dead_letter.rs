@@ -12,6 +12,10 @@ pub mod attribute {
     pub const ERROR_CLASS: &str = "hookline.error_class";
     pub const ERROR_MESSAGE: &str = "hookline.error_message";
     pub const RECEIVE_COUNT: &str = "hookline.receive_count";
+    /// The letter's identity: the main queue's message id of the delivery that was first
+    /// dead-lettered. The processor keeps it when it dead-letters a message that already has
+    /// one, and reprocess when it replays one, so that through replays and redrives reprocess
+    /// can tell the copy it parked from another copy of the same event.
     pub const ORIGINAL_MESSAGE_ID: &str = "hookline.original_message_id";
 }
 
@@ -31,6 +35,22 @@ pub struct DeadLetterFacts {
     pub failure: Option<RecordedError>,
     /// Replays already made (the `hookline.replay_count` attribute).
     pub replay_count: u32,
+    /// Whether the ledger holds this event as parked, and by which copy.
+    pub parked: Parked,
+}
+
+/// What the ledger says of a dead letter's event, next to the letter itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parked {
+    /// Not parked (never, or no longer: replayed or redriven since).
+    #[default]
+    No,
+    /// Parked, and this letter is the parked copy: it left the parking queue, so an operator
+    /// redrove it.
+    ThisLetter,
+    /// Parked, by another copy with the same payload (a duplicate delivery that failed the
+    /// same way): that copy already waits for the operator.
+    AnotherLetter,
 }
 
 /// Replay policy: how many times, and how far apart.
@@ -57,6 +77,12 @@ impl ReplayPolicy {
 pub enum DeadLetterDecision {
     /// Its effect already happened: acknowledge (a redelivered duplicate).
     DropCompleted,
+    /// Another copy of the same event and payload is parked: record the sighting and
+    /// acknowledge, so an operator sees one parked message per event.
+    DropParkedDuplicate,
+    /// The parked copy, sent back by an operator (the console's "Redrive to source queue"
+    /// moves it from the parking queue to this one): replay it at once, with a fresh budget.
+    Redriven,
     /// Send it back to the main queue after `delay_seconds`, as replay number `replay_count`.
     Replay { delay_seconds: u32, replay_count: u32 },
     /// Leave it for the parking queue and an operator.
@@ -88,6 +114,11 @@ pub fn decide(facts: &DeadLetterFacts, policy: &ReplayPolicy, unit: f64) -> Dead
     if facts.completed {
         return DeadLetterDecision::DropCompleted;
     }
+    match facts.parked {
+        Parked::AnotherLetter => return DeadLetterDecision::DropParkedDuplicate,
+        Parked::ThisLetter => return DeadLetterDecision::Redriven,
+        Parked::No => {}
+    }
     if facts.failure.as_ref().is_some_and(|f| f.kind == FailureKind::Permanent) {
         return DeadLetterDecision::Park { reason: ParkReason::Permanent };
     }
@@ -106,8 +137,12 @@ pub fn decide(facts: &DeadLetterFacts, policy: &ReplayPolicy, unit: f64) -> Dead
 pub enum LedgerStatus {
     Replayed,
     Parked,
-    /// Sent back by an operator (CLI replay); processing decides what happens next.
+    /// Sent back by an operator (CLI replay, or the parked copy redriven to the dead-letter
+    /// queue); processing decides what happens next.
     Redriven,
+    /// A sighting only: another copy of an event already parked. The record keeps its status
+    /// and its parked copy.
+    Duplicate,
 }
 
 impl LedgerStatus {
@@ -116,6 +151,7 @@ impl LedgerStatus {
             LedgerStatus::Replayed => "REPLAYED",
             LedgerStatus::Parked => "PARKED",
             LedgerStatus::Redriven => "REDRIVEN",
+            LedgerStatus::Duplicate => "DUPLICATE",
         }
     }
 
@@ -124,6 +160,7 @@ impl LedgerStatus {
             "REPLAYED" => Some(LedgerStatus::Replayed),
             "PARKED" => Some(LedgerStatus::Parked),
             "REDRIVEN" => Some(LedgerStatus::Redriven),
+            "DUPLICATE" => Some(LedgerStatus::Duplicate),
             _ => None,
         }
     }
@@ -139,6 +176,9 @@ pub struct LedgerEntry {
     pub envelope: String,
     /// The dead-letter queue's message id of this sighting.
     pub message_id: String,
+    /// The letter's identity ([`attribute::ORIGINAL_MESSAGE_ID`], else the message id): of a
+    /// parked record, the copy that waits in the parking queue.
+    pub letter_id: String,
     /// SQS's receive count on the dead-letter queue.
     pub receive_count: u32,
     /// Attempts recorded in the idempotency record.
@@ -154,7 +194,7 @@ mod tests {
     use super::*;
 
     fn facts() -> DeadLetterFacts {
-        DeadLetterFacts { is_envelope: true, completed: false, failure: None, replay_count: 0 }
+        DeadLetterFacts { is_envelope: true, completed: false, failure: None, replay_count: 0, parked: Parked::No }
     }
 
     #[test]
@@ -166,6 +206,31 @@ mod tests {
         );
         assert_eq!(
             decide(&DeadLetterFacts { is_envelope: false, completed: true, ..facts() }, &policy, 0.5),
+            DeadLetterDecision::Park { reason: ParkReason::Malformed }
+        );
+    }
+
+    #[test]
+    fn a_parked_event_is_parked_once_and_its_parked_copy_replayed_when_redriven() {
+        let policy = ReplayPolicy::default();
+        let permanent = Some(RecordedError::new(FailureKind::Permanent, "Poison", "no"));
+        let spent = DeadLetterFacts { failure: permanent, replay_count: 3, ..facts() };
+        assert_eq!(
+            decide(&DeadLetterFacts { parked: Parked::AnotherLetter, ..spent.clone() }, &policy, 0.5),
+            DeadLetterDecision::DropParkedDuplicate
+        );
+        // Whatever its failure and replays, the copy an operator sent back is replayed.
+        assert_eq!(
+            decide(&DeadLetterFacts { parked: Parked::ThisLetter, ..spent.clone() }, &policy, 0.5),
+            DeadLetterDecision::Redriven
+        );
+        // A completed event is dropped as such, parked or not; a malformed body parked.
+        assert_eq!(
+            decide(&DeadLetterFacts { parked: Parked::ThisLetter, completed: true, ..spent.clone() }, &policy, 0.5),
+            DeadLetterDecision::DropCompleted
+        );
+        assert_eq!(
+            decide(&DeadLetterFacts { is_envelope: false, parked: Parked::AnotherLetter, ..spent }, &policy, 0.5),
             DeadLetterDecision::Park { reason: ParkReason::Malformed }
         );
     }
@@ -207,6 +272,8 @@ mod tests {
             };
             assert!(delay_seconds <= MAX_DELAY_SECONDS);
         }
-        assert!(LedgerStatus::parse(LedgerStatus::Parked.as_str()).is_some());
+        for status in [LedgerStatus::Replayed, LedgerStatus::Parked, LedgerStatus::Redriven, LedgerStatus::Duplicate] {
+            assert_eq!(LedgerStatus::parse(status.as_str()), Some(status));
+        }
     }
 }

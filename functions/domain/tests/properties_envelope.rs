@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hookline_domain::Envelope;
 use hookline_domain::IntakeBody;
 use hookline_domain::dead_letter::{
-    self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, ReplayPolicy,
+    self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, Parked, ReplayPolicy,
 };
 use hookline_domain::envelope::{
     ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, MAX_EMBEDDED_JSON_DEPTH, READABLE_ENVELOPE_VERSIONS, attribute,
@@ -311,6 +311,7 @@ proptest! {
     fn dead_letter_decisions_respect_the_policy(
         is_envelope in any::<bool>(),
         completed in any::<bool>(),
+        parked in prop_oneof![Just(Parked::No), Just(Parked::ThisLetter), Just(Parked::AnotherLetter)],
         failure in prop::option::of(any::<bool>()),
         replay_count in prop_oneof![any::<u32>(), 0u32..10],
         budget in prop_oneof![any::<u32>(), 0u32..10],
@@ -323,12 +324,20 @@ proptest! {
             RecordedError::new(kind, "Class", "message")
         });
         let permanent = failure.as_ref().is_some_and(|f| f.kind == FailureKind::Permanent);
-        let facts = DeadLetterFacts { is_envelope, completed, failure, replay_count };
+        let facts = DeadLetterFacts { is_envelope, completed, failure, replay_count, parked };
         let decision = dead_letter::decide(&facts, &ReplayPolicy::new(budget, base, cap), unit);
         let expected_park = if !is_envelope {
             Some(ParkReason::Malformed)
         } else if completed {
             prop_assert_eq!(&decision, &DeadLetterDecision::DropCompleted);
+            None
+        } else if parked != Parked::No {
+            let expected = if parked == Parked::ThisLetter {
+                DeadLetterDecision::Redriven
+            } else {
+                DeadLetterDecision::DropParkedDuplicate
+            };
+            prop_assert_eq!(&decision, &expected);
             None
         } else if permanent {
             Some(ParkReason::Permanent)
@@ -340,8 +349,10 @@ proptest! {
         match decision {
             DeadLetterDecision::Park { reason } => prop_assert_eq!(Some(reason), expected_park),
             DeadLetterDecision::DropCompleted => prop_assert!(is_envelope && completed),
+            DeadLetterDecision::DropParkedDuplicate => prop_assert!(is_envelope && !completed && parked == Parked::AnotherLetter),
+            DeadLetterDecision::Redriven => prop_assert!(is_envelope && !completed && parked == Parked::ThisLetter),
             DeadLetterDecision::Replay { delay_seconds, replay_count: next } => {
-                prop_assert!(expected_park.is_none() && !completed);
+                prop_assert!(expected_park.is_none() && !completed && parked == Parked::No);
                 prop_assert_eq!(next, replay_count + 1);
                 prop_assert!(next <= budget);
                 prop_assert!(delay_seconds <= MAX_DELAY_SECONDS);

@@ -13,6 +13,8 @@ pub struct LedgerRecord {
     pub first_seen_millis: i64,
     /// Distinct sightings (one per dead-letter message), oldest first: (seen at, status, failure class, message).
     pub history: Vec<LedgerSighting>,
+    /// Counts the writes: [`DeadLetterLedger::record`] writes only over the version it read.
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +27,16 @@ pub struct LedgerSighting {
 }
 
 pub trait DeadLetterLedger: Send + Sync {
-    /// Records a sighting. Seeing the same dead-letter message again (it is received more
-    /// than once before it moves on) updates the entry without adding to its history.
-    fn record(&self, entry: &LedgerEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a sighting over `previous`, the record as read (`None`: there was none), and
+    /// answers `false`, writing nothing, when the record changed since: the caller reads it
+    /// again and decides anew. A new dead-letter message adds to the history; the same one
+    /// seen again only refreshes the entry. A [`LedgerStatus::Duplicate`] sighting only adds
+    /// to the history: the record keeps its status and its latest entry.
+    fn record(
+        &self,
+        entry: &LedgerEntry,
+        previous: Option<&LedgerRecord>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn get(&self, event_id: &str) -> impl Future<Output = Result<Option<LedgerRecord>, StoreError>> + Send;
 

@@ -10,7 +10,8 @@ use crate::processor::ProcessorSettings;
 pub struct ProcessorConfig {
     /// `HOOKLINE_QUEUE_URL`: the queue this function consumes (for retry delays).
     pub queue_url: String,
-    /// `HOOKLINE_DLQ_URL`: where permanent failures go.
+    /// `HOOKLINE_DLQ_URL`: where permanent failures go, and transient ones at their last
+    /// delivery (`HOOKLINE_MAX_RECEIVE_COUNT`, default 5).
     pub dead_letter_queue_url: String,
     /// `HOOKLINE_IDEMPOTENCY_TABLE`.
     pub idempotency_table: String,
@@ -88,6 +89,7 @@ impl ProcessorConfig {
                     365 * 24 * 3600,
                 )?),
                 deadline_margin: Duration::from_millis(number("HOOKLINE_DEADLINE_MARGIN_MILLIS", 5_000, 0, 600_000)?),
+                max_receive_count: number("HOOKLINE_MAX_RECEIVE_COUNT", 5, 1, 1000)? as u32,
             },
         })
     }
@@ -122,6 +124,8 @@ mod tests {
         assert_eq!(config.settings.max_concurrency, 10);
         assert_eq!(config.settings.backoff, Backoff::new(2, 900));
         assert_eq!(config.settings.completed_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.settings.max_receive_count, 5);
+        assert_eq!(self::config(&[("HOOKLINE_MAX_RECEIVE_COUNT", "2")]).unwrap().settings.max_receive_count, 2);
         assert!(!config.fault_injection);
         assert_eq!(config.function_timeout, None);
         assert_eq!(
@@ -144,6 +148,7 @@ mod tests {
             ("HOOKLINE_BACKOFF_BASE_SECONDS", "x"),
             ("HOOKLINE_FUNCTION_TIMEOUT_SECONDS", "0"),
             ("HOOKLINE_FUNCTION_TIMEOUT_SECONDS", "901"),
+            ("HOOKLINE_MAX_RECEIVE_COUNT", "0"),
         ] {
             assert!(matches!(config(&[(name, value)]), Err(ProcessorConfigError::OutOfRange { .. })), "{name}");
         }

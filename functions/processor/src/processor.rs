@@ -30,6 +30,11 @@ pub struct ProcessorSettings {
     pub completed_ttl: Duration,
     /// No record is started with less than this left before the invocation's deadline.
     pub deadline_margin: Duration,
+    /// Deliveries of a record that keeps failing transiently: at this receive count the
+    /// processor dead-letters it itself instead of retrying it. The main queue's own redrive
+    /// policy allows more, for records the processor never got to answer for (it crashed or
+    /// timed out on each delivery).
+    pub max_receive_count: u32,
 }
 
 impl Default for ProcessorSettings {
@@ -39,6 +44,7 @@ impl Default for ProcessorSettings {
             backoff: Backoff::default(),
             completed_ttl: Duration::from_secs(idempotency::DEFAULT_COMPLETED_TTL_SECONDS),
             deadline_margin: Duration::from_secs(5),
+            max_receive_count: 5,
         }
     }
 }
@@ -153,7 +159,12 @@ where
                 // spends receives (towards the dead-letter queue) on a lock still held.
                 let wait = ((lock_expires_at_millis - now).max(0) as u64).div_ceil(1000);
                 let delay = wait.clamp(1, MAX_LOCK_WAIT_SECONDS.into()) as u32;
-                return self.retry(record, "InProgressElsewhere", delay).await;
+                let error = RecordedError::new(
+                    FailureKind::Transient,
+                    "InProgressElsewhere",
+                    "another invocation holds the event",
+                );
+                return self.retry(record, Some(&envelope), &error, delay).await;
             }
             Ok(ClaimOutcome::Conflict(ClaimConflict::PayloadMismatch { stored_fingerprint, completed })) => {
                 tracing::warn!(
@@ -170,7 +181,8 @@ where
             }
             Err(error) => {
                 tracing::warn!(%error, retryable = error.retryable, "claim failed");
-                return self.backoff_retry(record, "StoreUnavailable").await;
+                let error = RecordedError::new(FailureKind::Transient, "StoreUnavailable", "could not claim the event");
+                return self.backoff_retry(record, &envelope, &error).await;
             }
         };
 
@@ -185,14 +197,19 @@ where
                     // The effect happened but is not marked: the lock keeps duplicates out
                     // until it expires. See WebhookHandler's documentation.
                     tracing::error!(%error, "effect done but COMPLETED not recorded");
-                    self.backoff_retry(record, "CompleteFailed").await
+                    let error = RecordedError::new(
+                        FailureKind::Transient,
+                        "CompleteFailed",
+                        "effect done, COMPLETED not recorded",
+                    );
+                    self.backoff_retry(record, &envelope, &error).await
                 }
             },
             Err(failure) => {
                 let error = failure.to_recorded();
                 self.release(&claim, &error).await;
                 match failure.kind {
-                    FailureKind::Transient => self.backoff_retry(record, &failure.class).await,
+                    FailureKind::Transient => self.backoff_retry(record, &envelope, &error).await,
                     FailureKind::Permanent => self.dead_letter(record, Some(&envelope), &error).await,
                 }
             }
@@ -206,12 +223,27 @@ where
         }
     }
 
-    async fn backoff_retry(&self, record: &InboundRecord, class: &str) -> RecordOutcome {
+    async fn backoff_retry(&self, record: &InboundRecord, envelope: &Envelope, error: &RecordedError) -> RecordOutcome {
         let delay = self.settings.backoff.delay(record.receive_count, fastrand::f64());
-        self.retry(record, class, delay).await
+        self.retry(record, Some(envelope), error, delay).await
     }
 
-    async fn retry(&self, record: &InboundRecord, class: &str, delay: u32) -> RecordOutcome {
+    /// Retries the record after `delay` seconds, or dead-letters it if this was its last
+    /// delivery ([`ProcessorSettings::max_receive_count`]).
+    async fn retry(
+        &self,
+        record: &InboundRecord,
+        envelope: Option<&Envelope>,
+        error: &RecordedError,
+        delay: u32,
+    ) -> RecordOutcome {
+        if record.receive_count >= self.settings.max_receive_count {
+            return self.dead_letter(record, envelope, error).await;
+        }
+        self.delay_retry(record, &error.class, delay).await
+    }
+
+    async fn delay_retry(&self, record: &InboundRecord, class: &str, delay: u32) -> RecordOutcome {
         let delay_seconds = match self.visibility.delay(&record.receipt_handle, delay).await {
             Ok(()) => Some(delay),
             Err(error) => {
@@ -223,14 +255,16 @@ where
     }
 
     /// Sends the record to the dead-letter queue with its error and acknowledges it; if the
-    /// send fails the record is retried instead, so nothing is lost.
+    /// send fails the record is retried instead, so nothing is lost. The letter keeps the
+    /// record's identity ([`dead_letter_attribute::ORIGINAL_MESSAGE_ID`]) and replay count when
+    /// it has them: reprocess tells its parked copy of an event, and its replays, by them.
     async fn dead_letter(
         &self,
         record: &InboundRecord,
         envelope: Option<&Envelope>,
         error: &RecordedError,
     ) -> RecordOutcome {
-        let mut attributes = Vec::with_capacity(8);
+        let mut attributes = Vec::with_capacity(9);
         if let Some(envelope) = envelope {
             attributes.push((attribute::SOURCE, envelope.source.clone()));
             attributes.push((attribute::EVENT_ID, envelope.event_id.clone()));
@@ -244,15 +278,24 @@ where
                 if error.message.is_empty() { "-".into() } else { error.message.clone() },
             ),
             (dead_letter_attribute::RECEIVE_COUNT, record.receive_count.to_string()),
-            (dead_letter_attribute::ORIGINAL_MESSAGE_ID, record.message_id.clone()),
+            (
+                dead_letter_attribute::ORIGINAL_MESSAGE_ID,
+                record.attributes.get(dead_letter_attribute::ORIGINAL_MESSAGE_ID).unwrap_or(&record.message_id).clone(),
+            ),
         ]);
+        if let Some(replays) = record.attributes.get(attribute::REPLAY_COUNT) {
+            attributes.push((attribute::REPLAY_COUNT, replays.clone()));
+        }
         let attributes = attributes.into_iter().map(|(name, value)| (name, sqs_attribute_text(value))).collect();
         let message = QueueMessage { body: record.body.clone(), attributes, delay_seconds: 0 };
         match self.dead_letters.send(message).await {
             Ok(_) => RecordOutcome::DeadLettered { class: error.class.clone() },
             Err(send_error) => {
+                // Retried even past max_receive_count: the main queue's redrive policy is the
+                // backstop then.
                 tracing::error!(error = %send_error.message, "dead-letter send failed; retrying the record instead");
-                self.backoff_retry(record, "DeadLetterSendFailed").await
+                let delay = self.settings.backoff.delay(record.receive_count, fastrand::f64());
+                self.delay_retry(record, "DeadLetterSendFailed", delay).await
             }
         }
     }

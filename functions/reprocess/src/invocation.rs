@@ -9,23 +9,25 @@ use crate::metrics::batch_metrics;
 use crate::reprocessor::Reprocessor;
 
 /// What the invocations of one execution environment share, built once at cold start.
-pub struct Invocation<S, L, Q, V, C> {
-    pub reprocessor: Reprocessor<S, L, Q, V, C>,
+pub struct Invocation<S, L, Q, D, V, C> {
+    pub reprocessor: Reprocessor<S, L, Q, D, V, C>,
     pub metrics_namespace: String,
 }
 
-impl<S, L, Q, V, C> Invocation<S, L, Q, V, C>
+impl<S, L, Q, D, V, C> Invocation<S, L, Q, D, V, C>
 where
     S: IdempotencyStore,
     L: DeadLetterLedger,
     Q: Queue,
+    D: Queue,
     V: MessageVisibility,
     C: Clock,
 {
     /// Handles one batch of dead letters. The response lists the dead letters not
-    /// acknowledged: the parked ones (which the dead-letter queue's redrive policy then moves
-    /// to the parking queue) and those whose handling must be retried. An error (a record
-    /// without a message id) fails the whole batch, so that every record is delivered again.
+    /// acknowledged: the parked ones, which the dead-letter queue's redrive policy moves to
+    /// the parking queue at their next receive (and those that could not even be deferred).
+    /// An error (a record without a message id) fails the whole batch, which parks every
+    /// record of it: kept, for an operator to redrive.
     pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, UnidentifiableRecord> {
         let records = inbound_records(event)?;
         let outcomes = self.reprocessor.process_batch(&records).await;
@@ -52,23 +54,32 @@ mod tests {
     struct World {
         ledger: MemoryLedger,
         main: MemoryQueue,
+        dead_letters: MemoryQueue,
     }
 
     impl World {
         fn invocation(
             &self,
-        ) -> Invocation<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, FixedClock> {
+        ) -> Invocation<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryQueue, MemoryVisibility, FixedClock>
+        {
             Invocation {
                 reprocessor: Reprocessor::new(
                     MemoryIdempotencyStore::new(),
                     self.ledger.clone(),
                     self.main.clone(),
+                    self.dead_letters.clone(),
                     MemoryVisibility::new(),
                     FixedClock(NOW),
                     ReplayPolicy::new(1, 30, 900),
                 ),
                 metrics_namespace: "Hookline".into(),
             }
+        }
+    }
+
+    impl World {
+        fn new() -> Self {
+            World { ledger: MemoryLedger::new(), main: MemoryQueue::new(), dead_letters: MemoryQueue::new() }
         }
     }
 
@@ -80,7 +91,7 @@ mod tests {
     /// recorded and replayed (acknowledged); an unreadable body is parked (reported).
     #[tokio::test]
     async fn replayed_dead_letters_are_acknowledged_and_parked_ones_reported() {
-        let world = World { ledger: MemoryLedger::new(), main: MemoryQueue::new() };
+        let world = World::new();
         let mut event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
         event.records[0].body = Some("not an envelope".into());
         let parked = event.records[0].message_id.clone().unwrap();
@@ -89,18 +100,25 @@ mod tests {
         assert_eq!(world.main.messages().len(), 2, "the other two were replayed to the main queue");
     }
 
+    /// Reporting a dead letter failed parks it (one look each), so one that cannot be
+    /// replayed now goes back to the dead-letter queue for later; only if even that fails is
+    /// it reported (and parked unsettled).
     #[tokio::test]
-    async fn a_main_queue_outage_reports_every_dead_letter_for_a_retry() {
-        let world = World { ledger: MemoryLedger::new(), main: MemoryQueue::new() };
+    async fn a_main_queue_outage_defers_every_dead_letter_and_a_total_outage_reports_them() {
+        let world = World::new();
         world.main.fail(true);
         let event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
+        let response = world.invocation().handle(event.clone()).await.unwrap();
+        assert!(failed_ids(&response).is_empty());
+        assert_eq!(world.dead_letters.messages().len(), 3, "each deferred to the dead-letter queue");
+        world.dead_letters.fail(true);
         let response = world.invocation().handle(event).await.unwrap();
         assert_eq!(failed_ids(&response).len(), 3);
     }
 
     #[tokio::test]
     async fn a_record_without_message_id_fails_the_whole_invocation() {
-        let world = World { ledger: MemoryLedger::new(), main: MemoryQueue::new() };
+        let world = World::new();
         let mut event: SqsEvent = serde_json::from_str(GOOD_BATCH).unwrap();
         event.records[2].message_id = None;
         assert!(world.invocation().handle(event).await.is_err());

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
             DynamoIdempotencyStore::new(dynamodb.clone(), &config.idempotency_table),
             DynamoLedger::new(dynamodb, &config.ledger_table),
             SqsQueue::new(sqs.clone(), &config.queue_url),
+            SqsQueue::new(sqs.clone(), &config.dead_letter_queue_url),
             SqsVisibility::new(sqs, &config.dead_letter_queue_url),
             SystemClock,
             config.replay,

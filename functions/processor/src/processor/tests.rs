@@ -35,13 +35,17 @@ impl World {
     }
 
     fn processor_with_backoff(&self, now: i64, backoff: Backoff) -> TestProcessor {
+        self.processor_with(now, ProcessorSettings { backoff, ..ProcessorSettings::default() })
+    }
+
+    fn processor_with(&self, now: i64, settings: ProcessorSettings) -> TestProcessor {
         Processor::new(
             self.store.clone(),
             self.handler.clone(),
             self.visibility.clone(),
             self.dlq.clone(),
             FixedClock(now),
-            ProcessorSettings { backoff, ..ProcessorSettings::default() },
+            settings,
         )
     }
 
@@ -160,14 +164,17 @@ async fn transient_failures_back_off_with_growing_delays_then_succeed() {
 async fn growing_ceilings_show_in_the_delays_chosen() {
     // Full jitter makes single delays random; their maxima over many draws follow the ceiling.
     let world = World::new();
+    let settings = ProcessorSettings { backoff: Backoff::new(2, 900), max_receive_count: 100, ..Default::default() };
     let mut max_by_count = Vec::new();
     for receive_count in [1u32, 4, 8] {
         let mut max = 0;
         for i in 0..200 {
             let id = format!("stripe:evt_{receive_count}_{i}");
             world.handler.fail_transiently(&id, 1);
-            let reports =
-                world.processor().process_batch(vec![record("m", envelope(&id, "{}"), receive_count)], DEADLINE).await;
+            let reports = world
+                .processor_with(NOW, settings)
+                .process_batch(vec![record("m", envelope(&id, "{}"), receive_count)], DEADLINE)
+                .await;
             if let RecordOutcome::Retry { delay_seconds: Some(d), .. } = reports[0].outcome {
                 max = max.max(d);
             }
@@ -175,6 +182,28 @@ async fn growing_ceilings_show_in_the_delays_chosen() {
         max_by_count.push(max);
     }
     assert!(max_by_count[0] <= 2 && max_by_count[1] > 2 && max_by_count[2] > max_by_count[1], "{max_by_count:?}");
+}
+
+/// At its last delivery (max_receive_count) a transient failure is dead-lettered by the
+/// processor itself, so that reprocess sees it with a fresh receive count; the letter keeps
+/// the identity and replay count a replay gave the message.
+#[tokio::test]
+async fn a_transient_failure_at_the_last_delivery_is_dead_lettered_with_the_letters_identity() {
+    let world = World::new();
+    world.handler.fail_transiently("stripe:evt_flaky", 10);
+    let mut replayed = record("m5", envelope("stripe:evt_flaky", "{}"), 5);
+    replayed.attributes.insert(dead_letter_attribute::ORIGINAL_MESSAGE_ID.into(), "m-first".into());
+    replayed.attributes.insert(attribute::REPLAY_COUNT.into(), "2".into());
+    let reports =
+        world.processor().process_batch(vec![record("m4", envelope("stripe:evt_flaky", "{}"), 4)], DEADLINE).await;
+    assert!(matches!(reports[0].outcome, RecordOutcome::Retry { .. }), "{:?}", reports[0].outcome);
+    assert!(world.dlq.messages().is_empty());
+    let reports = world.processor().process_batch(vec![replayed], DEADLINE).await;
+    assert_eq!(outcomes(&reports), [RecordOutcome::DeadLettered { class: "ScriptedOutage".into() }]);
+    let attributes: BTreeMap<_, _> = world.dlq.messages()[0].attributes.iter().cloned().collect();
+    assert_eq!(attributes[dead_letter_attribute::ERROR_KIND], "transient");
+    assert_eq!(attributes[dead_letter_attribute::ORIGINAL_MESSAGE_ID], "m-first");
+    assert_eq!(attributes[attribute::REPLAY_COUNT], "2");
 }
 
 #[tokio::test]
@@ -190,6 +219,12 @@ async fn permanent_failures_are_dead_lettered_with_their_error_and_not_retried()
     let attributes: BTreeMap<_, _> = dead[0].attributes.iter().cloned().collect();
     assert_eq!(attributes[attribute::EVENT_ID], "stripe:evt_poison");
     assert_eq!(attributes[dead_letter_attribute::ERROR_MESSAGE], "this event always fails");
+    assert_eq!(
+        attributes[dead_letter_attribute::ORIGINAL_MESSAGE_ID],
+        "m",
+        "a first letter is named after its message"
+    );
+    assert!(!attributes.contains_key(attribute::REPLAY_COUNT));
     assert_eq!(world.store.record("stripe:evt_poison").unwrap().last_error.unwrap().class, "ScriptedPoison");
 }
 

@@ -12,6 +12,7 @@ struct World {
     store: MemoryIdempotencyStore,
     ledger: MemoryLedger,
     main: MemoryQueue,
+    dead_letters: MemoryQueue,
     visibility: MemoryVisibility,
 }
 
@@ -21,17 +22,19 @@ impl World {
             store: MemoryIdempotencyStore::new(),
             ledger: MemoryLedger::new(),
             main: MemoryQueue::new(),
+            dead_letters: MemoryQueue::new(),
             visibility: MemoryVisibility::new(),
         }
     }
 
     fn reprocessor(
         &self,
-    ) -> Reprocessor<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, FixedClock> {
+    ) -> Reprocessor<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryQueue, MemoryVisibility, FixedClock> {
         Reprocessor::new(
             self.store.clone(),
             self.ledger.clone(),
             self.main.clone(),
+            self.dead_letters.clone(),
             self.visibility.clone(),
             FixedClock(NOW),
             ReplayPolicy::new(2, 30, 900),
@@ -151,13 +154,120 @@ async fn seeing_the_same_dead_letter_again_adds_no_history() {
     assert_eq!(world.ledger.get("stripe:evt_p").await.unwrap().unwrap().history.len(), 1);
 }
 
+/// One look per dead letter: a reported failure would park it, so a replay that cannot be
+/// sent is deferred (a copy, with its attributes, back to the dead-letter queue after a
+/// delay), and only a copy that cannot be sent either is reported.
 #[tokio::test]
-async fn a_replay_that_cannot_be_sent_stays_in_the_dead_letter_queue() {
+async fn a_replay_that_cannot_be_sent_is_deferred_to_the_dead_letter_queue() {
     let world = World::new();
     world.main.fail(true);
-    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", envelope("stripe:evt_x"), &[])]).await;
-    assert_eq!(outcomes, [DeadLetterOutcome::Retry { cause: "replay_send_failed" }]);
+    let attributes = [(ERROR_CLASS, "Timeout"), (ORIGINAL_MESSAGE_ID, "main-1"), ("unknown", "dropped")];
+    let record = dead_letter("m", envelope("stripe:evt_x"), &attributes);
+    let outcomes = world.reprocessor().process_batch(std::slice::from_ref(&record)).await;
+    let [DeadLetterOutcome::Deferred { cause: "replay_send_failed", delay_seconds }] = outcomes[..] else {
+        panic!("{outcomes:?}")
+    };
+    assert!(outcomes[0].acknowledged());
+    let copies = world.dead_letters.messages();
+    assert_eq!(copies.len(), 1);
+    assert_eq!((copies[0].body.as_str(), copies[0].delay_seconds), (record.body.as_str(), delay_seconds));
+    assert!(delay_seconds <= 30);
+    assert_eq!(copies[0].attributes, [(ERROR_CLASS, "Timeout".to_owned()), (ORIGINAL_MESSAGE_ID, "main-1".to_owned())]);
+
+    world.dead_letters.fail(true);
+    let outcomes = world.reprocessor().process_batch(&[record]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Unsettled { cause: "replay_send_failed" }]);
     assert!(!outcomes[0].acknowledged());
+}
+
+#[tokio::test]
+async fn an_unreadable_ledger_defers_the_dead_letter() {
+    let world = World::new();
+    world.ledger.fail(true);
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", envelope("stripe:evt_x"), &[])]).await;
+    assert!(matches!(outcomes[..], [DeadLetterOutcome::Deferred { cause: "ledger_unavailable", .. }]), "{outcomes:?}");
+    assert_eq!(world.dead_letters.messages().len(), 1);
+}
+
+fn poison(message_id: &str, letter_id: &str) -> InboundRecord {
+    dead_letter(
+        message_id,
+        envelope("stripe:evt_poison"),
+        &[(ERROR_KIND, "permanent"), (ERROR_CLASS, "Poison"), (ORIGINAL_MESSAGE_ID, letter_id)],
+    )
+}
+
+/// Two deliveries of one poison event make two dead letters; the first is parked, the second
+/// only recorded (DUPLICATE) and acknowledged: one parked message per event.
+#[tokio::test]
+async fn a_second_copy_of_a_parked_event_is_recorded_and_dropped() {
+    let world = World::new();
+    let outcomes = world.reprocessor().process_batch(&[poison("d1", "main-1")]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "permanent_failure" }]);
+    let outcomes = world.reprocessor().process_batch(&[poison("d2", "main-2")]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::DroppedParkedDuplicate]);
+    assert!(outcomes[0].acknowledged());
+    let stored = world.ledger.get("stripe:evt_poison").await.unwrap().unwrap();
+    assert_eq!((stored.latest.status, stored.latest.letter_id.as_str()), (LedgerStatus::Parked, "main-1"));
+    let statuses: Vec<_> = stored.history.iter().map(|s| (s.message_id.as_str(), s.status)).collect();
+    assert_eq!(statuses, [("d1", LedgerStatus::Parked), ("d2", LedgerStatus::Duplicate)]);
+    assert_eq!(world.visibility.changes(), [("rh-d1".to_owned(), 0)], "only the first is hurried to parking");
+}
+
+/// In one batch, side by side: the ledger's versions let only one of them park.
+#[tokio::test]
+async fn copies_of_a_poison_event_in_one_batch_park_once() {
+    let world = World::new();
+    let batch: Vec<_> = (0..5).map(|i| poison(&format!("d{i}"), &format!("main-{i}"))).collect();
+    let outcomes = world.reprocessor().process_batch(&batch).await;
+    let parked = outcomes.iter().filter(|o| matches!(o, DeadLetterOutcome::Parked { .. })).count();
+    let dropped = outcomes.iter().filter(|o| **o == DeadLetterOutcome::DroppedParkedDuplicate).count();
+    assert_eq!((parked, dropped), (1, 4), "{outcomes:?}");
+    assert_eq!(world.ledger.get("stripe:evt_poison").await.unwrap().unwrap().history.len(), 5);
+}
+
+/// The console's "Redrive to source queue" on the parking queue moves the parked copy back
+/// here as a new message with its attributes: it is replayed at once with a fresh budget,
+/// whatever its failure, and keeps its identity.
+#[tokio::test]
+async fn the_parked_copy_redriven_to_the_dead_letter_queue_is_replayed() {
+    let world = World::new();
+    world.reprocessor().process_batch(&[poison("d1", "main-1")]).await;
+    let mut redriven = poison("d1-moved", "main-1");
+    redriven.attributes.insert(attribute::REPLAY_COUNT.into(), "2".into());
+    let outcomes = world.reprocessor().process_batch(&[redriven]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Redriven]);
+    let replayed = world.main.messages();
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].delay_seconds, 0);
+    assert!(replayed[0].attributes.contains(&(attribute::REPLAY_COUNT, "0".to_owned())));
+    assert!(replayed[0].attributes.contains(&(ORIGINAL_MESSAGE_ID, "main-1".to_owned())));
+    let stored = world.ledger.get("stripe:evt_poison").await.unwrap().unwrap();
+    assert_eq!(stored.latest.status, LedgerStatus::Redriven);
+    assert_eq!(stored.history.len(), 2);
+
+    // It fails again: now it is parked again, as a new sighting.
+    let outcomes = world.reprocessor().process_batch(&[poison("d3", "main-1")]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "permanent_failure" }]);
+}
+
+/// A PayloadConflict's dead letter is another body: it is parked beside the first, not
+/// dropped as its duplicate.
+#[tokio::test]
+async fn another_payload_under_a_parked_event_id_is_parked_too() {
+    let world = World::new();
+    world.reprocessor().process_batch(&[poison("d1", "main-1")]).await;
+    let other = sample_envelope("stripe:evt_poison", b"{\"another\":\"body\"}").to_json();
+    let conflict = dead_letter("d2", other, &[(ERROR_KIND, "permanent"), (ERROR_CLASS, "PayloadConflict")]);
+    let outcomes = world.reprocessor().process_batch(&[conflict]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Parked { reason: "permanent_failure" }]);
+}
+
+#[tokio::test]
+async fn replays_carry_the_letter_identity_or_become_it() {
+    let world = World::new();
+    world.reprocessor().process_batch(&[dead_letter("d7", envelope("stripe:evt_t"), &[])]).await;
+    assert!(world.main.messages()[0].attributes.contains(&(ORIGINAL_MESSAGE_ID, "d7".to_owned())));
 }
 
 #[tokio::test(start_paused = true)]
