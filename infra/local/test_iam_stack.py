@@ -13,10 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 import provision
-from local_testing import moto_sh
+from local_testing import MotoServer, moto_sh
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -124,24 +122,9 @@ def denied(call) -> bool:
     return False
 
 
-class IamStackTest(unittest.TestCase):
+class IamStackTest(MotoServer, unittest.TestCase):
     port = os.environ.get("HOOKLINE_TEST_IAM_MOTO_PORT", "4589")
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="hookline-iam-"))
-        cls.endpoint = f"http://127.0.0.1:{cls.port}"
-        cls.env = {**os.environ, "HOOKLINE_MOTO_PORT": cls.port, "HOOKLINE_RUN_DIR": str(cls.tmp / "run"),
-                   "AWS_ENDPOINT_URL": cls.endpoint}
-        started = moto_sh("start", cls.env)
-        if started.returncode != 0:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise RuntimeError(f"moto.sh start failed:\n{started.stdout}{started.stderr}")
-
-    @classmethod
-    def tearDownClass(cls):
-        moto_sh("stop", cls.env)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    tmp_prefix = "hookline-iam-"
 
     def provisioned(self, template: dict | None = None) -> Stack:
         """A fresh stack from `template` (default template.yaml) with IAM enforcement on."""

@@ -25,7 +25,7 @@ REPO_ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import provision  # noqa: E402
-from local_testing import moto_sh  # noqa: E402
+from local_testing import MotoServer, moto_sh  # noqa: E402
 from provision import (  # noqa: E402
     Context,
     ProvisionError,
@@ -955,28 +955,11 @@ class ReadmeTest(unittest.TestCase):
 
 
 @unittest.skipUnless(shutil.which("curl"), "curl is needed by moto.sh")
-class EndToEndTest(unittest.TestCase):
+class EndToEndTest(MotoServer, unittest.TestCase):
     """Provision into a real moto server started by moto.sh on a spare port."""
 
     port = os.environ.get("HOOKLINE_TEST_MOTO_PORT", "4599")
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="hookline-e2e-"))
-        cls.env = {**os.environ, "HOOKLINE_MOTO_PORT": cls.port, "HOOKLINE_RUN_DIR": str(cls.tmp / "run")}
-        cls.endpoint = f"http://127.0.0.1:{cls.port}"
-        cls.env["AWS_ENDPOINT_URL"] = cls.endpoint
-        started = moto_sh("start", cls.env)
-        if started.returncode != 0:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise RuntimeError(f"moto.sh start failed:\n{started.stdout}{started.stderr}")
-
-    @classmethod
-    def tearDownClass(cls):
-        stopped = moto_sh("stop", cls.env)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        if stopped.returncode != 0:
-            raise RuntimeError(f"moto.sh stop failed:\n{stopped.stderr}")
+    tmp_prefix = "hookline-e2e-"
 
     def setUp(self):
         reset = moto_sh("reset", self.env)
