@@ -44,23 +44,37 @@ fn send_faulty(fault: &str) -> String {
     format!("acme:{sender_id}")
 }
 
+/// One receive of up to 10 messages, with `visibility_timeout`: the ids of those for
+/// `event_id`, or `None` when the receive saw no message at all.
+async fn receive_for(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    event_id: &str,
+    visibility_timeout: i32,
+) -> Option<Vec<String>> {
+    let messages = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(visibility_timeout)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .filter(|messages| !messages.is_empty())?;
+    Some(
+        messages
+            .into_iter()
+            .filter(|m| Envelope::from_json(m.body().unwrap_or_default()).is_ok_and(|e| e.event_id == event_id))
+            .map(|m| m.message_id.unwrap_or_default())
+            .collect(),
+    )
+}
+
 /// Whether a message for `event_id` is in the queue, looked at without hiding anything.
 async fn queue_holds(sqs: &aws_sdk_sqs::Client, queue_url: &str, event_id: &str) -> bool {
     for _ in 0..5 {
-        let messages = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if messages
-            .iter()
-            .any(|m| Envelope::from_json(m.body().unwrap_or_default()).is_ok_and(|e| e.event_id == event_id))
-        {
+        if receive_for(sqs, queue_url, event_id, 0).await.is_some_and(|ids| !ids.is_empty()) {
             return true;
         }
     }
@@ -244,26 +258,10 @@ async fn the_consoles_redrive_to_the_main_queue_completes_a_parked_event_once() 
 /// visibility timeout until none is left to see.
 async fn count_in_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str, event_id: &str) -> usize {
     let mut seen = std::collections::BTreeSet::new();
-    loop {
-        let messages = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(3)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if messages.is_empty() {
-            return seen.len();
-        }
-        for message in messages {
-            if Envelope::from_json(message.body().unwrap_or_default()).is_ok_and(|e| e.event_id == event_id) {
-                seen.insert(message.message_id.unwrap_or_default());
-            }
-        }
+    while let Some(ids) = receive_for(sqs, queue_url, event_id, 3).await {
+        seen.extend(ids);
     }
+    seen.len()
 }
 
 /// The same poison webhook delivered twice makes two dead letters: one is parked, the other
