@@ -56,7 +56,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
 # Short timeouts and delays so that retries, dead letters, replays and the recovery after a
 # killed processor (one visibility timeout: 6 x ProcessorTimeout) happen within the run.
 .venv/bin/python infra/local/provision.py --stack-name hookline-chaos --env-file "$env_file" \
-  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam \
+  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam --operator-parameter OperatorPrincipalArns \
   --param ProcessorTimeout="$function_timeout" --param ReprocessTimeout="$function_timeout" \
   --param MaxReceiveCount=3 --param MainQueueMaxReceiveCount=6 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=2 \
   --param ReplayBudget=2 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \

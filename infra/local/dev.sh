@@ -19,7 +19,7 @@ cargo build --locked --workspace --bins
 infra/local/moto.sh start
 export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
 .venv/bin/python infra/local/provision.py --stack-name hookline-local --env-file "$env_file" \
-  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam \
+  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam --operator-parameter OperatorPrincipalArns \
   --extra HOOKLINE_FAULT_INJECTION=payload_markers \
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
   --extra "HOOKLINE_INGEST_URL=$ingest_url"

@@ -21,6 +21,24 @@ the (action, resource ARN) pairs AWS would check:
   `SendMessageBatch` `sqs:SendMessage`, `ChangeMessageVisibilityBatch`
   `sqs:ChangeMessageVisibility`, as AWS documents), on the queue's ARN, which moto finds itself.
 
+moto evaluates no resource-based policy. An SQS request allowed by the caller's own policies is
+then held to the queue's policy (its `Policy` attribute), whose `Deny` statements win over any
+allow, as in AWS's policy evaluation logic
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+What `queue_policy_denial` evaluates, and how it differs from AWS:
+- `Deny` statements with `Principal` `*` (or `{"AWS": "*"}`, or naming the caller's ARN or
+  account), `Action`, `Resource` and `Condition`; `Allow` statements are not needed for a caller
+  of the queue's own account (its identity policy suffices) and are not evaluated, so a
+  cross-account grant is not emulated;
+- condition operators ArnEquals/ArnLike (each of the ARN's six colon-separated parts matched on
+  its own, `*` and `?` wildcards), StringEquals/StringLike, Bool, and their negations; a missing
+  key fails a positive operator and satisfies a negated one, as AWS documents; any other operator
+  or statement element (NotAction, NotPrincipal, ...) is refused loudly rather than guessed;
+- context keys: `aws:PrincipalArn` (the user's ARN, or for a role session the role's ARN, path
+  included) and `aws:PrincipalAccount`. `aws:SecureTransport` is absent: the emulator's endpoint
+  is plain HTTP on loopback, and every request would otherwise be denied by the template's TLS
+  statement, so that statement is proven by the template tests alone.
+
 `enforce(True)` switches authorization on (`moto_server.py` exposes it as `POST /_hookline/iam`
 with body `on` or `off`; moto's reset switches it off). With it off, every request is allowed, as
 moto's default.
@@ -28,15 +46,20 @@ moto's default.
 
 from __future__ import annotations
 
+import fnmatch
+import json
+import re
 from typing import Any
 
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMRequest
 from moto.logs.responses import LogsResponse
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.sqs.models import sqs_backends
 from moto.sqs.responses import SQSResponse
 
 SQS_BATCH_ACTIONS = {
@@ -130,9 +153,127 @@ def _logs_authorize(self, resource: str = "*") -> None:
     _authorize_each(self, [(self._get_action(), logs_resource(body, self.region, self.current_account))])
 
 
+class UnsupportedPolicy(Exception):
+    """A queue policy uses what `queue_policy_denial` does not evaluate."""
+
+
+STATEMENT_ELEMENTS = {"Sid", "Effect", "Principal", "Action", "Resource", "Condition"}
+
+
+def _like(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    if not case_sensitive:
+        pattern, value = pattern.lower(), value.lower()
+    return re.fullmatch(fnmatch.translate(pattern), value) is not None
+
+
+def _arn_like(pattern: str, arn: str) -> bool:
+    """ArnLike: each of the six colon-separated parts matched on its own."""
+    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
+    return len(patterns) == len(parts) == 6 and all(_like(p, v) for p, v in zip(patterns, parts))
+
+
+MATCHERS = {
+    "ArnEquals": _arn_like,  # AWS documents ArnEquals and ArnLike as the same test
+    "ArnLike": _arn_like,
+    "StringEquals": lambda expected, actual: expected == actual,
+    "StringLike": _like,
+    "Bool": lambda expected, actual: expected.lower() == actual.lower(),
+}
+NEGATIONS = {"ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike", "StringNotEquals": "StringEquals", "StringNotLike": "StringLike"}
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, str]) -> bool:
+    negated = operator in NEGATIONS
+    matcher = MATCHERS.get(NEGATIONS.get(operator, operator))
+    if matcher is None:
+        raise UnsupportedPolicy(f"condition operator {operator}")
+    actual = context.get(key)
+    if actual is None:
+        return negated
+    matched = any(matcher(value, actual) for value in _listed(expected))
+    return not matched if negated else matched
+
+
+def _principal_applies(principal: Any, context: dict[str, str]) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict) or set(principal) != {"AWS"}:
+        return False  # a service principal: not the caller of an API request
+    arn, account = context.get("aws:PrincipalArn", ""), context.get("aws:PrincipalAccount", "")
+    for named in _listed(principal["AWS"]):
+        if named in ("*", arn, account) or named.endswith(f"::{account}:root"):
+            return True
+    return False
+
+
+def queue_policy_denial(policy: str | None, action: str, resource: str, context: dict[str, str]) -> str | None:
+    """The Sid (or index) of the queue policy's statement that denies `action` (e.g.
+    `sqs:SendMessage`) on `resource` for the caller described by `context`, or None."""
+    if not policy:
+        return None
+    statements = json.loads(policy).get("Statement") or []
+    for index, statement in enumerate(statements if isinstance(statements, list) else [statements]):
+        unsupported = set(statement) - STATEMENT_ELEMENTS
+        if unsupported:
+            raise UnsupportedPolicy(f"statement element {', '.join(sorted(unsupported))}")
+        if statement.get("Effect") != "Deny" or not _principal_applies(statement.get("Principal"), context):
+            continue
+        if not any(_like(a, action, case_sensitive=False) for a in _listed(statement.get("Action", []))):
+            continue
+        if not any(_arn_like(r, resource) or r == "*" for r in _listed(statement.get("Resource", "*"))):
+            continue
+        conditions = statement.get("Condition") or {}
+        if all(
+            _condition_holds(operator, key, expected, context)
+            for operator, keys in conditions.items()
+            for key, expected in keys.items()
+        ):
+            return statement.get("Sid") or f"statement {index}"
+    return None
+
+
+def principal_context(access_key: Any) -> dict[str, str]:
+    """aws:PrincipalArn and aws:PrincipalAccount of moto's access key: a user's ARN, or the
+    role's ARN (path included) for a role session, as AWS sets aws:PrincipalArn."""
+    arn = access_key.arn
+    role_name = getattr(access_key, "_owner_role_name", None)
+    if role_name is not None:
+        arn = access_key.backend.get_role(role_name).arn
+    return {"aws:PrincipalArn": arn, "aws:PrincipalAccount": access_key.account_id}
+
+
+class _QueuePolicyRequest(IAMRequest):
+    """moto's identity check, then the queue's own policy."""
+
+    def check_action_permitted(self, resource: str) -> None:
+        super().check_action_permitted(resource)
+        if not resource.startswith("arn:") or ":sqs:" not in resource:
+            return
+        _, _, _, region, account, name = resource.split(":", 5)
+        queue = sqs_backends[account][region].queues.get(name)
+        if queue is None:
+            return
+        context = principal_context(self._access_key)
+        denial = queue_policy_denial(queue.policy, self._action, resource, context)
+        if denial is not None:
+            raise AccessDeniedError(
+                user_arn=context["aws:PrincipalArn"],
+                action=f"{self._action} on resource: {resource} with an explicit deny in a resource-based policy ({denial})",
+            )
+
+
 def _sqs_authorize(self, resource: str = "*") -> None:
     action = self._get_action()
-    _authorize_each(self, [(SQS_BATCH_ACTIONS.get(action, action), resource)])
+    checked = SQS_BATCH_ACTIONS.get(action, action)
+
+    def request_for(**kwargs: Any) -> IAMRequest:
+        return _QueuePolicyRequest(**{**kwargs, "action": checked})
+
+    self._authenticate_and_authorize_action(request_for, resource)
 
 
 DynamoHandler._authenticate_and_authorize_normal_action = _dynamodb_authorize

@@ -46,7 +46,8 @@ DYNAMODB_TABLE = "AWS::DynamoDB::Table"
 SECRET = "AWS::SecretsManager::Secret"
 IAM_ROLE = "AWS::IAM::Role"
 LOG_GROUP = "AWS::Logs::LogGroup"
-EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP)
+QUEUE_POLICY = "AWS::SQS::QueuePolicy"
+EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP, QUEUE_POLICY)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 # Queue properties passed to SQS as attributes (CloudFormation name -> SQS attribute name).
@@ -310,9 +311,17 @@ def resolve(value: Any, ctx: Context, _conditions: tuple[str, ...] = ()) -> Any:
             return a == b
         if key == "Fn::Not":
             return not _truth(rec(arg[0]), "Fn::Not")
+        if key == "Fn::Join":
+            delimiter, items = rec(arg)
+            if not isinstance(items, list):
+                raise Unresolvable("Fn::Join: the second argument must be a list")
+            return str(delimiter).join(str(_scalar_text(item)) for item in items)
+        if key == "Fn::Split":
+            delimiter, text = rec(arg)
+            return str(text).split(str(delimiter))
         if key.startswith("Fn::"):
             # Only what template.yaml uses is resolved (Ref, Sub, GetAtt, FindInMap, If,
-            # Equals, Not, Condition); anything else fails loudly rather than guessing.
+            # Equals, Not, Join, Split, Condition); anything else fails loudly rather than guessing.
             raise Unresolvable(f"{key} is not supported by the local provisioner")
     out = {}
     for k, v in value.items():
@@ -566,20 +575,21 @@ def set_iam_enforcement(endpoint_url: str, on: bool) -> None:
         raise ProvisionError(f"the emulator at {endpoint_url} answered {answer!r} to switching IAM enforcement")
 
 
-def operator_credentials(session: Callable[[str], Any], stack_name: str) -> dict[str, str]:
-    """Access keys of an operator user allowed everything: what the scripts, the tests and the
-    CLI use once enforcement is on (an account's administrator, in AWS terms)."""
+def operator_credentials(session: Callable[[str], Any], stack_name: str) -> tuple[str, dict[str, str]]:
+    """The ARN and access keys of an operator user allowed everything: what the scripts, the
+    tests and the CLI use once enforcement is on (an account's administrator, in AWS terms)."""
     iam = session("iam")
     name = f"{stack_name}-operator"
     try:
-        iam.create_user(UserName=name)
+        arn = iam.create_user(UserName=name)["User"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_user(UserName=name)["User"]["Arn"]
         for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
             iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
     document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     iam.put_user_policy(UserName=name, PolicyName="operator", PolicyDocument=json.dumps(document))
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    return arn, {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 
 def role_credentials(session: Callable[[str], Any], role_arn: str, session_name: str) -> dict[str, str]:
@@ -717,6 +727,8 @@ class Provisioner:
                 result = self.role(lid, props)
             elif kind == LOG_GROUP:
                 result = self.log_group(lid, props)
+            elif kind == QUEUE_POLICY:
+                result = self.queue_policy(lid, props)
             else:
                 result = self.secret(lid, props, secret_values.get(lid))
             self.ctx.resources[lid] = result
@@ -760,6 +772,16 @@ class Provisioner:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.out(f"{action:<9} {lid} (queue) {url}")
         return ResolvedResource(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def queue_policy(self, lid: str, props: dict[str, Any]) -> ResolvedResource:
+        """The policy document as each queue's `Policy` attribute, as CloudFormation sets it
+        (moto stores it; moto_iam.py evaluates its Deny statements once enforcement is on)."""
+        sqs = self.client("sqs")
+        document = json.dumps(props["PolicyDocument"])
+        for url in props.get("Queues") or []:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": document})
+        self.out(f"{'set':<9} {lid} (queue policy of {len(props.get('Queues') or [])} queues)")
+        return ResolvedResource(ref=lid, attributes={"Id": lid})
 
     # -- DynamoDB -----------------------------------------------------------------------
 
@@ -1025,6 +1047,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run each function with its own role's credentials, the env file with an operator's, and switch the "
         "emulator's IAM enforcement on at the end",
     )
+    p.add_argument(
+        "--operator-parameter",
+        metavar="NAME",
+        help="with --enforce-iam: set the template parameter NAME (unless --param sets it) to the operator's ARN, "
+        "e.g. OperatorPrincipalArns, the principals the queue policies let send besides the functions",
+    )
     return p.parse_args(argv)
 
 
@@ -1076,6 +1104,14 @@ def main(argv: list[str] | None = None) -> int:
         set_iam_enforcement(args.endpoint_url, False)  # provisioning itself is not a role's work
         session = boto3_session_factory(args.endpoint_url, args.region)
         account_id = _account_id(session, args.endpoint_url)
+        operator: dict[str, str] = {}
+        if args.enforce_iam:
+            operator_arn, operator = operator_credentials(session, args.stack_name)
+            if args.operator_parameter:
+                _check_parameter_overrides(template, {args.operator_parameter: operator_arn})
+                params.setdefault(args.operator_parameter, operator_arn)
+        elif args.operator_parameter:
+            raise ProvisionError("--operator-parameter needs --enforce-iam (without it there is no operator)")
         ctx = Context(
             template=template,
             stack_name=args.stack_name,
@@ -1088,9 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
 
         env_path = Path(args.env_file) if args.env_file else REPO_ROOT / DEFAULT_ENV_FILE
         specs = function_specs(ctx, extra, warn=lambda _: None)  # notes printed with the env file's
-        operator: dict[str, str] = {}
         if args.enforce_iam:
-            operator = operator_credentials(session, args.stack_name)
             for spec in specs:
                 if not spec["role_arn"]:
                     raise ProvisionError(f"--enforce-iam: function {spec['name']} has no role the emulator holds")

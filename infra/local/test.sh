@@ -51,7 +51,7 @@ infra/local/moto.sh start
 infra/local/moto.sh reset >/dev/null
 export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
 .venv/bin/python infra/local/provision.py --stack-name hookline-test --env-file "$env_file" \
-  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam \
+  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam --operator-parameter OperatorPrincipalArns \
   --param MaxReceiveCount=2 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=1 \
   --param ReplayBudget=1 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \
   --extra HOOKLINE_FAULT_INJECTION=payload_markers \

@@ -126,8 +126,9 @@ class IamStackTest(MotoServer, unittest.TestCase):
     port = os.environ.get("HOOKLINE_TEST_IAM_MOTO_PORT", "4589")
     tmp_prefix = "hookline-iam-"
 
-    def provisioned(self, template: dict | None = None) -> Stack:
-        """A fresh stack from `template` (default template.yaml) with IAM enforcement on."""
+    def provisioned(self, template: dict | None = None, operator_sends: bool = True) -> Stack:
+        """A fresh stack from `template` (default template.yaml) with IAM enforcement on, and the
+        operator named in OperatorPrincipalArns unless not `operator_sends`."""
         self.assertEqual(moto_sh("reset", self.env).returncode, 0)
         template_path = provision.REPO_ROOT / "template.yaml"
         if template is not None:
@@ -136,7 +137,8 @@ class IamStackTest(MotoServer, unittest.TestCase):
         env_file = self.tmp / "iam.env"
         result = subprocess.run(
             [sys.executable, str(HERE / "provision.py"), "--template", str(template_path), "--stack-name", "iam",
-             "--env-file", str(env_file), "--secret-value", f"SourcesSecret={SOURCES_JSON}", "--enforce-iam"],
+             "--env-file", str(env_file), "--secret-value", f"SourcesSecret={SOURCES_JSON}", "--enforce-iam"]
+            + (["--operator-parameter", "OperatorPrincipalArns"] if operator_sends else []),
             env=self.env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
         )
         self.assertEqual(result.returncode, 0, f"provision failed:\n{result.stdout}\n{result.stderr}")
@@ -178,6 +180,50 @@ class IamStackTest(MotoServer, unittest.TestCase):
                 self.assertTrue(denied(call), f"allowed: {label}")
         # The operator's keys (scripts, tests, the CLI) may do anything.
         self.assertFalse(denied(lambda: stack.client("dynamodb").scan(TableName=ledger)))
+
+    def intruder(self, stack: Stack):
+        """An SQS client of a user whose own policy allows it everything on every queue."""
+        iam = stack.client("iam")
+        iam.create_user(UserName="intruder")
+        document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="intruder", PolicyName="all", PolicyDocument=json.dumps(document))
+        key = iam.create_access_key(UserName="intruder")["AccessKey"]
+        return boto3.client("sqs", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+
+    def test_the_queue_policies_let_only_their_senders_send(self):
+        stack = self.provisioned()
+        queues = {q: stack.resource(q) for q in ("MainQueue", "DeadLetterQueue", "ParkingQueue")}
+        intruder, operator = self.intruder(stack), stack.client("sqs")
+        for name, url in queues.items():
+            with self.subTest(queue=name):
+                self.assertTrue(denied(lambda: intruder.send_message(QueueUrl=url, MessageBody="{}")), "intruder sent")
+                self.assertTrue(denied(lambda: intruder.send_message_batch(
+                    QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "{}"}])), "intruder sent a batch")
+                self.assertFalse(denied(lambda: intruder.get_queue_attributes(QueueUrl=url)), "only sending is denied")
+                self.assertFalse(denied(lambda: operator.send_message(QueueUrl=url, MessageBody="{}")), "operator denied")
+        # Functions sending where their own role allows it are covered by the probes; the
+        # policy also stands behind the roles: the processor's role never allows the main queue.
+        self.assertTrue(denied(lambda: stack.client("sqs", "processor").send_message(
+            QueueUrl=queues["MainQueue"], MessageBody="{}")))
+
+        # Without OperatorPrincipalArns, the operator's own allow-everything policy is not enough.
+        stack = self.provisioned(operator_sends=False)
+        operator = stack.client("sqs")
+        for name in queues:
+            with self.subTest(queue=name, operators="none"):
+                self.assertTrue(denied(lambda: operator.send_message(QueueUrl=stack.resource(name), MessageBody="{}")))
+        self.assertFalse(denied(lambda: stack.client("sqs", "ingest").send_message(
+            QueueUrl=stack.resource("MainQueue"), MessageBody="{}")))
+
+        # And the statement is what denies: without it, the intruder sends to the main queue.
+        template = provision.load_template(provision.REPO_ROOT / "template.yaml")
+        statements = template["Resources"]["MainQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if st["Sid"] != "SendOnlyFromIngestReprocessAndOperators"]
+        stack = self.provisioned(template)
+        intruder = self.intruder(stack)
+        self.assertFalse(denied(lambda: intruder.send_message(QueueUrl=stack.resource("MainQueue"), MessageBody="{}")))
+        self.assertTrue(denied(lambda: intruder.send_message(QueueUrl=stack.resource("DeadLetterQueue"), MessageBody="{}")))
 
     def test_removing_any_one_statement_of_a_role_fails_the_calls_that_need_it(self):
         template = provision.load_template(provision.REPO_ROOT / "template.yaml")

@@ -8,7 +8,14 @@ The documented behaviour these tests hold the wrapper to:
   reference": DeleteMessageBatch -> sqs:DeleteMessage, SendMessageBatch -> sqs:SendMessage,
   ChangeMessageVisibilityBatch -> sqs:ChangeMessageVisibility);
 - a Secrets Manager statement names the secret's full ARN, while a caller may name the secret by
-  name.
+  name;
+- a queue policy's explicit Deny wins over the caller's allow ("Policy evaluation logic",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html);
+  ArnLike matches each of the six parts of an ARN on its own with `*` and `?`; a negated
+  operator holds when its key is missing and a positive one fails ("IAM JSON policy elements:
+  Condition operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html);
+  `aws:PrincipalArn` of a role session is the role's ARN ("AWS global condition context keys",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
 They run in-process (moto's mock) with a role assumed as the local stack assumes each function's.
 """
 
@@ -70,6 +77,95 @@ class PermissionsTest(unittest.TestCase):
             f"{group}:log-stream:s",
         )
         self.assertEqual(moto_iam.logs_resource({}, REGION, ACCOUNT), "*")
+
+
+QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:main"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/service/ingest"
+
+
+def send_only_from(*principals: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": QUEUE,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+                {
+                    "Sid": "SendOnlyFromListed",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": QUEUE,
+                    "Condition": {"ArnNotLike": {"aws:PrincipalArn": list(principals)}},
+                },
+            ],
+        }
+    )
+
+
+def caller(arn: str) -> dict[str, str]:
+    return {"aws:PrincipalArn": arn, "aws:PrincipalAccount": ACCOUNT}
+
+
+class QueuePolicyTest(unittest.TestCase):
+    def test_a_listed_principal_may_send_and_any_other_is_denied(self):
+        policy = send_only_from(ROLE, f"arn:aws:iam::{ACCOUNT}:user/ops-*")
+        self.assertIsNone(moto_iam.queue_policy_denial(policy, "sqs:SendMessage", QUEUE, caller(ROLE)))
+        self.assertIsNone(moto_iam.queue_policy_denial(policy, "sqs:SendMessage", QUEUE, caller(f"arn:aws:iam::{ACCOUNT}:user/ops-ana")))
+        self.assertEqual(
+            moto_iam.queue_policy_denial(policy, "sqs:SendMessage", QUEUE, caller(f"arn:aws:iam::{ACCOUNT}:role/other")),
+            "SendOnlyFromListed",
+        )
+        self.assertIsNone(
+            moto_iam.queue_policy_denial(policy, "sqs:ReceiveMessage", QUEUE, caller(f"arn:aws:iam::{ACCOUNT}:role/other")),
+            "the statement names SendMessage only",
+        )
+        self.assertIsNone(
+            moto_iam.queue_policy_denial(policy, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq", caller("x")),
+            "another queue's resource",
+        )
+
+    def test_arn_like_matches_each_part_on_its_own(self):
+        self.assertTrue(moto_iam._arn_like("arn:aws:iam::*:role/*", ROLE))
+        self.assertTrue(moto_iam._arn_like(f"arn:aws:iam::{ACCOUNT}:role/service/ing?st", ROLE))
+        self.assertFalse(moto_iam._arn_like("arn:aws:iam::*", ROLE), "a pattern of fewer parts matches nothing")
+        self.assertFalse(moto_iam._arn_like(f"arn:aws:iam::{ACCOUNT}:role/ingest", ROLE), "the path is part of the ARN")
+        self.assertFalse(moto_iam._arn_like(f"arn:aws:sts::{ACCOUNT}:role/*", ROLE))
+
+    def test_a_missing_key_fails_a_positive_operator_and_satisfies_a_negated_one(self):
+        self.assertIsNone(
+            moto_iam.queue_policy_denial(send_only_from(ROLE), "sqs:DeleteMessage", QUEUE, caller(ROLE)),
+            "aws:SecureTransport is absent: Bool fails",
+        )
+        self.assertEqual(moto_iam.queue_policy_denial(send_only_from(ROLE), "sqs:SendMessage", QUEUE, {}), "SendOnlyFromListed")
+
+    def test_a_statement_for_a_service_or_another_principal_does_not_apply(self):
+        statement = {"Effect": "Deny", "Action": "sqs:*", "Resource": QUEUE}
+        for principal, applies in [
+            ({"Service": "sns.amazonaws.com"}, False),
+            ({"AWS": f"arn:aws:iam::{ACCOUNT}:role/other"}, False),
+            ({"AWS": [ROLE]}, True),
+            ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, True),
+        ]:
+            policy = json.dumps({"Statement": [{**statement, "Principal": principal}]})
+            denial = moto_iam.queue_policy_denial(policy, "sqs:SendMessage", QUEUE, caller(ROLE))
+            self.assertEqual(denial is not None, applies, principal)
+
+    def test_what_is_not_evaluated_is_refused_loudly(self):
+        for statement in [
+            {"Effect": "Deny", "Principal": "*", "NotAction": "sqs:ReceiveMessage", "Resource": QUEUE},
+            {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": QUEUE,
+             "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+        ]:
+            with self.assertRaises(moto_iam.UnsupportedPolicy):
+                moto_iam.queue_policy_denial(json.dumps({"Statement": [statement]}), "sqs:SendMessage", QUEUE, caller(ROLE))
+        self.assertIsNone(moto_iam.queue_policy_denial(None, "sqs:SendMessage", QUEUE, caller(ROLE)))
 
 
 @mock_aws
@@ -172,6 +268,28 @@ class EnforcementTest(WithoutEndpoint, unittest.TestCase):
         self.assertFalse(self.denied(lambda: secrets.get_secret_value(SecretId="sources")))
         self.assertFalse(self.denied(lambda: secrets.get_secret_value(SecretId=self.secret_arn)))
         self.assertTrue(self.denied(lambda: secrets.get_secret_value(SecretId="other")))
+
+    def test_a_queue_policy_denies_a_caller_its_own_policy_allows(self):
+        admin = {"region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        moto_iam.enforce(False)
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="intruder")
+        everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="intruder", PolicyName="all", PolicyDocument=json.dumps(everything))
+        key = iam.create_access_key(UserName="intruder")["AccessKey"]
+        intruder = boto3.client("sqs", region_name=REGION, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+        role_arn = f"arn:aws:iam::{ACCOUNT}:role/fn"
+        allowed_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:allowed"
+        policy = json.loads(send_only_from(role_arn).replace(QUEUE, allowed_arn))
+        boto3.client("sqs", **admin).set_queue_attributes(QueueUrl=self.allowed_queue, Attributes={"Policy": json.dumps(policy)})
+        moto_iam.enforce(True)
+
+        self.assertFalse(self.denied(lambda: intruder.send_message(QueueUrl=self.other_queue, MessageBody="m")), "no policy there")
+        self.assertTrue(self.denied(lambda: intruder.send_message(QueueUrl=self.allowed_queue, MessageBody="m")))
+        self.assertTrue(self.denied(lambda: intruder.send_message_batch(QueueUrl=self.allowed_queue, Entries=[{"Id": "1", "MessageBody": "m"}])))
+        self.assertFalse(self.denied(lambda: intruder.receive_message(QueueUrl=self.allowed_queue)), "only SendMessage is denied")
+        role_sqs = boto3.client("sqs", **self.role)
+        self.assertFalse(self.denied(lambda: role_sqs.send_message(QueueUrl=self.allowed_queue, MessageBody="m")), "the role's session is the role")
 
     def test_unknown_credentials_are_refused_and_enforcement_switches_off(self):
         stranger = {"region_name": REGION, "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x"}

@@ -161,6 +161,7 @@ class TagLoaderTest(unittest.TestCase):
                 "ProcessorRole",
                 "ReprocessLogGroup",
                 "ReprocessRole",
+                "AlarmTopicKey",
                 "AlarmTopic",
                 "AlarmEmailSubscription",
                 "DeadLetterQueueDepthAlarm",
@@ -173,7 +174,9 @@ class TagLoaderTest(unittest.TestCase):
                 "ReprocessErrorsAlarm",
                 "ReprocessThrottlesAlarm",
                 "SourcesConfigStaleAlarm",
-                "QueuesRequireTls",
+                "MainQueuePolicy",
+                "DeadLetterQueuePolicy",
+                "ParkingQueuePolicy",
                 "Dashboard",
             },
         )
@@ -192,6 +195,14 @@ class ResolveTest(unittest.TestCase):
         ctx = small_context(overrides={"Env": "prod", "NoDefault": "given"})
         self.assertEqual(resolve({"Ref": "Env"}, ctx), "prod")
         self.assertEqual(resolve({"Ref": "NoDefault"}, ctx), "given")
+
+    def test_join_and_split(self):
+        ctx = small_context()
+        self.assertEqual(resolve({"Fn::Join": [",", [{"Ref": "Env"}, "x", 5]]}, ctx), "dev,x,5")
+        self.assertEqual(resolve({"Fn::Join": ["", {"Ref": "Names"}]}, ctx), "abc")
+        self.assertEqual(resolve({"Fn::Split": [",", {"Fn::Join": [",", [{"Ref": "Env"}, "y"]]}]}, ctx), ["dev", "y"])
+        with self.assertRaisesRegex(Unresolvable, "Fn::Join"):
+            resolve({"Fn::Join": [",", "not a list"]}, ctx)
 
     def test_parameter_without_default_needs_override(self):
         with self.assertRaisesRegex(Unresolvable, "--param NoDefault="):
@@ -234,7 +245,7 @@ class ResolveTest(unittest.TestCase):
         self.assertEqual(resolve({"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Memory"]}, ctx), "128")
         with self.assertRaises(Unresolvable):
             resolve({"Fn::FindInMap": ["Sizes", "staging", "Memory"]}, ctx)
-        for unused in ({"Fn::ImportValue": "x"}, {"Fn::Join": ["-", ["a"]]}, {"Fn::Or": [True]}):
+        for unused in ({"Fn::ImportValue": "x"}, {"Fn::Select": [0, ["a"]]}, {"Fn::Or": [True]}):
             with self.assertRaisesRegex(Unresolvable, "not supported"):
                 resolve(unused, ctx)
 
@@ -252,7 +263,9 @@ class ResolveTest(unittest.TestCase):
                     walk(item)
 
         walk(load_template(TEMPLATE_PATH))
-        self.assertLessEqual(used, {"Fn::Sub", "Fn::GetAtt", "Fn::FindInMap", "Fn::If", "Fn::Equals", "Fn::Not"})
+        self.assertLessEqual(
+            used, {"Fn::Sub", "Fn::GetAtt", "Fn::FindInMap", "Fn::If", "Fn::Equals", "Fn::Not", "Fn::Join", "Fn::Split"}
+        )
 
     def test_conditions_if_and_novalue(self):
         ctx = small_context()
@@ -643,12 +656,21 @@ def iam_violations(template: dict) -> list[str]:
                 problems.append(f"{where}: {key} grants everything else")
         if st.get("Effect") == "Deny":
             continue  # a Deny grants nothing: its wildcards only widen what it refuses
+        # A key policy's Resource "*" is the key itself; kms:* to the account's root is the
+        # key's default policy, which hands the key's administration to IAM; and
+        # kms:GenerateDataKey* is the grant AWS documents for a service publishing to an
+        # encrypted SNS topic.
+        key_policy = ".KeyPolicy." in where
+        root = json.dumps(st.get("Principal")) == json.dumps(
+            {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})
         actions = _policy_texts(st.get("Action", []))
         for action in actions:
+            if key_policy and (action == "kms:GenerateDataKey*" or (action == "kms:*" and root)):
+                continue
             if "*" in action or "?" in action:
                 problems.append(f"{where}: wildcard action {action!r}")
         for text in _policy_texts(st.get("Resource", [])):
-            if "*" not in text and "?" not in text:
+            if "*" not in text and "?" not in text or (key_policy and text == "*"):
                 continue
             m = _LOG_STREAM_WILDCARD.match(text)
             if m and m.group(1) in log_groups and set(actions) <= {"logs:CreateLogStream", "logs:PutLogEvents"}:
@@ -803,15 +825,74 @@ class LeastPrivilegeTest(unittest.TestCase):
         for lid in queues:
             self.assertIs(self.resources[lid]["Properties"].get("SqsManagedSseEnabled"), True, lid)
         policies = [r["Properties"] for r in self.resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
-        covered = {q["Ref"] for p in policies for q in p["Queues"]}
-        self.assertEqual(covered, queues)
-        deny = [
-            s for p in policies for s in p["PolicyDocument"]["Statement"]
-            if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
-        ]
-        self.assertEqual(len(deny), 1)
-        self.assertEqual((deny[0]["Principal"], deny[0]["Action"]), ("*", "sqs:*"))
-        self.assertEqual({r["Fn::GetAtt"][0] for r in deny[0]["Resource"]}, queues)
+        self.assertEqual(sorted(q["Ref"] for p in policies for q in p["Queues"]), sorted(queues), "one policy per queue")
+        for policy in policies:
+            queue = policy["Queues"][0]["Ref"]
+            deny = [
+                s for s in policy["PolicyDocument"]["Statement"]
+                if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            ]
+            self.assertEqual(len(deny), 1, queue)
+            self.assertEqual((deny[0]["Principal"], deny[0]["Action"], deny[0]["Resource"]),
+                             ("*", "sqs:*", {"Fn::GetAtt": [queue, "Arn"]}))
+
+    def queue_policy_denials(self, operators: str, secure: bool) -> dict[tuple[str, str], bool]:
+        """(queue, principal) -> whether the resolved queue policy denies that principal
+        SendMessage, evaluated as the local emulator evaluates it (moto_iam.py)."""
+        import moto_iam
+
+        ctx = Context(template=self.template, stack_name="st", account_id="111122223333",
+                      overrides={"OperatorPrincipalArns": operators})
+        queues = ("MainQueue", "DeadLetterQueue", "ParkingQueue")
+        for lid in queues:
+            ctx.resources[lid] = ResolvedResource(ref=lid, attributes={"Arn": f"arn:aws:sqs:us-east-1:111122223333:{lid}"})
+        principals = {name: f"arn:aws:iam::111122223333:role/st-{name}" for name in ("IngestRole", "ProcessorRole", "ReprocessRole")}
+        for lid, arn in principals.items():
+            ctx.resources[lid] = ResolvedResource(ref=lid, attributes={"Arn": arn})
+        principals["operator"] = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0123"
+        principals["other"] = "arn:aws:iam::111122223333:role/some-other-app"
+        context = {"aws:SecureTransport": "true" if secure else "false", "aws:PrincipalAccount": "111122223333"}
+        denials = {}
+        for lid, resource in self.resources.items():
+            if resource["Type"] != "AWS::SQS::QueuePolicy":
+                continue
+            props = resolve(resource["Properties"], ctx)
+            queue = props["Queues"][0]
+            for name, arn in principals.items():
+                denial = moto_iam.queue_policy_denial(json.dumps(props["PolicyDocument"]), "sqs:SendMessage",
+                                                      ctx.resources[queue].attributes["Arn"], {**context, "aws:PrincipalArn": arn})
+                denials[(queue, name)] = denial is not None
+        return denials
+
+    def test_only_the_principals_with_a_reason_may_send_to_each_queue(self):
+        senders = {
+            "MainQueue": {"IngestRole", "ReprocessRole"},
+            "DeadLetterQueue": {"ProcessorRole", "ReprocessRole"},
+            "ParkingQueue": set(),
+        }
+        for operators, operator_sends in (("", False), ("arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_*", True)):
+            denials = self.queue_policy_denials(operators, secure=True)
+            for (queue, principal), was_denied in denials.items():
+                with self.subTest(operators=operators, queue=queue, principal=principal):
+                    may_send = principal in senders[queue] or (principal == "operator" and operator_sends)
+                    self.assertEqual(was_denied, not may_send)
+        several = "arn:aws:iam::111122223333:user/ana, arn:aws:iam::111122223333:role/aws-reserved/*"
+        self.assertFalse(self.queue_policy_denials(several, secure=True)[("ParkingQueue", "operator")])
+        self.assertTrue(all(self.queue_policy_denials(several, secure=False).values()), "without TLS nobody sends")
+
+    def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(self):
+        topic = self.resources["AlarmTopic"]["Properties"]
+        self.assertEqual(topic["KmsMasterKeyId"], {"Ref": "AlarmTopicKey"})
+        key = self.resources["AlarmTopicKey"]["Properties"]
+        self.assertIs(key["EnableKeyRotation"], True)
+        statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+        cloudwatch = statements["CloudWatchAlarmsPublish"]
+        self.assertEqual(cloudwatch["Principal"], {"Service": "cloudwatch.amazonaws.com"})
+        self.assertEqual(sorted(cloudwatch["Action"]), ["kms:Decrypt", "kms:GenerateDataKey*"])
+        self.assertEqual(cloudwatch["Condition"]["StringEquals"], {"aws:SourceAccount": {"Ref": "AWS::AccountId"}})
+        ctx = Context(template=self.template, stack_name="st", account_id="111122223333")
+        self.assertEqual(resolve(statements["AccountAdministersThroughIam"]["Principal"], ctx),
+                         {"AWS": "arn:aws:iam::111122223333:root"})
 
     def test_function_environment_is_unchanged_by_the_roles(self):
         # The code reads these names; the IAM change must not touch them.
