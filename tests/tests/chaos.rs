@@ -3,7 +3,7 @@
 //! Started by `infra/local/chaos.sh` (reduced in `make test`, full with `make chaos`), which
 //! runs a stack of its own: emulator, the three functions on the local Lambda host
 //! (`infra/local/lambda_host.py`), the event source mappings. What happens:
-//! - `HOOKLINE_CHAOS_EVENTS` distinct events across all six sources (every signature scheme),
+//! - `HOOKLINE_CHAOS_EVENTS` distinct events across every source (one per signature scheme),
 //!   about 5% failing transiently 1, 2 or 4 times (4 outlasts MaxReceiveCount 3: dead-lettered,
 //!   then replayed), about 1% poison, about 24% delivered again (half of those at the same
 //!   moment as the original, half later) and about 1% followed by a forged copy;
@@ -36,7 +36,7 @@ use hookline_tests::chaos::faults::{Emulator, function_pids, kill_busy};
 use hookline_tests::chaos::logs::{
     configured_secrets, dead_letter_outcomes, failed_invocations, leaked, record_outcomes,
 };
-use hookline_tests::chaos::plan::{Delivery, PlannedEvent, counts, plan};
+use hookline_tests::chaos::plan::{Delivery, PlannedEvent, SOURCES, counts, plan};
 use hookline_tests::chaos::sender::{Delivered, Sender, SenderStats};
 use hookline_tests::chaos::summary::Summary;
 use hookline_tests::stack::{now_unix, required};
@@ -329,7 +329,11 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     let distinct_accepted = event_id_of.len();
     let mut summary = Summary::default();
     summary
-        .row("distinct events", planned.events, "planned, across 6 sources / 6 signature schemes")
+        .row(
+            "distinct events",
+            planned.events,
+            &format!("planned, across {n} sources / {n} signature schemes", n = SOURCES.len()),
+        )
         .row("  good", planned.good, "must take effect exactly once")
         .row("  poison", planned.poison, "must be parked with a ledger record, no effect")
         .row("  transient", planned.transient, "fail 1, 2 or 4 times, then succeed")

@@ -39,8 +39,13 @@ pub struct Sample {
     pub body_file: Option<String>,
     pub body_repeat: Option<Repeat>,
     pub content_type: String,
+    /// Headers added after signing.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// Signed headers renamed after signing, `[from, to]` (a sender's branded names for a
+    /// scheme's headers, e.g. Svix's `svix-id` for `webhook-id`).
+    #[serde(default)]
+    pub rename_headers: Vec<(String, String)>,
     #[serde(default = "default_event_id")]
     pub event_id: String,
     #[serde(default)]
@@ -119,6 +124,10 @@ impl Sample {
         };
         if self.unsigned {
             headers.truncate(1);
+        }
+        for (from, to) in &self.rename_headers {
+            let signed = headers.iter_mut().find(|(name, _)| name.eq_ignore_ascii_case(from));
+            signed.with_context(|| format!("sample {}: no signed header {from} to rename", self.file))?.0 = to.clone();
         }
         headers.push(("user-agent".into(), format!("hookline-sample/{}", self.source)));
         headers.extend(self.headers.iter().cloned());

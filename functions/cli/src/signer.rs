@@ -40,7 +40,7 @@ pub fn signed_headers(config: &SourcesConfig, request: &SignRequest<'_>) -> Resu
     let id_header = match source.scheme {
         hookline_domain::signature::Scheme::GitHub => Some("x-github-delivery"),
         hookline_domain::signature::Scheme::Shopify => Some("x-shopify-webhook-id"),
-        hookline_domain::signature::Scheme::HmacSha256(_) => source.id_header.as_ref().map(|h| h.as_str()),
+        hookline_domain::signature::Scheme::Hmac(_) => source.id_header.as_ref().map(|h| h.as_str()),
         _ => None,
     };
     if let Some(name) = id_header {

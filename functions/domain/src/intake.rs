@@ -14,7 +14,7 @@ use crate::envelope::{Envelope, EnvelopeBody, MAX_FORWARDED_HEADER_BYTES, embeds
 use crate::event_id::{EventId, EventIdOrigin};
 use crate::instant::rfc3339_millis;
 use crate::json_body::JsonBody;
-use crate::signature::{self, Scheme, SignatureError, VerifyRequest};
+use crate::signature::{self, Scheme, SignatureError, VerifyRequest, standard_webhooks};
 use crate::source::{Source, is_json_media_type, media_type};
 use crate::sources::SourcesConfig;
 
@@ -196,19 +196,22 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         _ => None,
     };
     match &source.scheme {
-        Scheme::StandardWebhooks => from_header("webhook-id"),
+        Scheme::StandardWebhooks => {
+            standard_webhooks::header_names(headers).ok().and_then(|names| from_header(names.id))
+        }
         Scheme::Stripe => json.and_then(|json| json.id.clone()),
         Scheme::GitHub => from_header("x-github-delivery"),
         Scheme::Shopify => from_header("x-shopify-webhook-id"),
         Scheme::Slack => None,
-        Scheme::HmacSha256(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
+        Scheme::Hmac(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
     }
 }
 
 /// Headers a consumer needs, by scheme; signature headers are not among them.
 fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
     match scheme {
-        Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp"],
+        // Only one of the two sets is ever present: verification refuses a request with both.
+        Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp", "svix-id", "svix-timestamp"],
         Scheme::Stripe => &[],
         Scheme::GitHub => &[
             "x-github-event",
@@ -226,7 +229,7 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
             "x-shopify-triggered-at",
         ],
         Scheme::Slack => &["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"],
-        Scheme::HmacSha256(_) => &[],
+        Scheme::Hmac(_) => &[],
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::signature::{GenericHmacOptions, Scheme, SignatureEncoding, SigningKey};
+use crate::signature::{GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey};
 use crate::source::{
     ContentTypes, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE_SECONDS, MAX_BODY_BYTES_CEILING, Source, SourceName,
 };
@@ -57,7 +57,7 @@ struct RawSource {
     content_types: Option<Vec<String>>,
     #[serde(default)]
     forward_headers: Vec<String>,
-    // Options of the generic `hmac_sha256` scheme.
+    // Options of the generic `hmac_sha256` and `hmac_sha1` schemes.
     header: Option<String>,
     encoding: Option<String>,
     prefix: Option<String>,
@@ -108,7 +108,7 @@ impl SourcesConfig {
 
 fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
     let scheme = parse_scheme(&raw)?;
-    if !matches!(scheme, Scheme::HmacSha256(_)) {
+    if !matches!(scheme, Scheme::Hmac(_)) {
         for (field, value) in [
             ("header", &raw.header),
             ("encoding", &raw.encoding),
@@ -116,7 +116,7 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
             ("id_header", &raw.id_header),
         ] {
             if value.is_some() {
-                return Err(format!("`{field}` only applies to the hmac_sha256 scheme"));
+                return Err(format!("`{field}` only applies to the hmac_sha256 and hmac_sha1 schemes"));
             }
         }
     }
@@ -178,12 +178,12 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         "github" => Scheme::GitHub,
         "shopify" => Scheme::Shopify,
         "slack" => Scheme::Slack,
-        "hmac_sha256" => {
-            let header = raw
-                .header
-                .as_deref()
-                .ok_or("the hmac_sha256 scheme needs `header`")
-                .and_then(|h| parse_header_name("header", h).map_err(|_| "`header` is not a valid header name"))?;
+        generic @ ("hmac_sha256" | "hmac_sha1") => {
+            let algorithm = if generic == "hmac_sha1" { HmacAlgorithm::Sha1 } else { HmacAlgorithm::Sha256 };
+            let header =
+                raw.header.as_deref().ok_or_else(|| format!("the {generic} scheme needs `header`")).and_then(|h| {
+                    parse_header_name("header", h).map_err(|_| "`header` is not a valid header name".to_owned())
+                })?;
             let encoding = match raw.encoding.as_deref().unwrap_or("hex") {
                 "hex" => SignatureEncoding::Hex,
                 "base64" => SignatureEncoding::Base64,
@@ -193,11 +193,11 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
             if prefix.as_deref().is_some_and(|p| !p.bytes().all(|b| b.is_ascii_graphic())) {
                 return Err("`prefix` must be visible ASCII".into());
             }
-            Scheme::HmacSha256(GenericHmacOptions { header, encoding, prefix })
+            Scheme::Hmac(GenericHmacOptions { algorithm, header, encoding, prefix })
         }
         other => {
             return Err(format!(
-                "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack or hmac_sha256"
+                "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack, hmac_sha256 or hmac_sha1"
             ));
         }
     })
@@ -217,11 +217,13 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 6);
+        assert_eq!(config.len(), 7);
+        let intercom = config.get("intercom").unwrap();
+        assert_eq!(intercom.scheme.name(), "hmac_sha1");
         let partner = config.get("partner").unwrap();
         assert_eq!(partner.max_body_bytes, 65536);
         assert_eq!(partner.keys.len(), 2);
-        assert!(matches!(partner.scheme, Scheme::HmacSha256(_)));
+        assert!(matches!(partner.scheme, Scheme::Hmac(_)));
         assert_eq!(config.get("stripe").unwrap().tolerance_seconds, DEFAULT_TOLERANCE_SECONDS);
     }
 

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hookline_domain::signature::{GenericHmacOptions, Scheme, SignatureEncoding, SigningKey};
+use hookline_domain::signature::{GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey};
 use hookline_domain::source::{
     ContentTypes, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE_SECONDS, MAX_BODY_BYTES_CEILING,
 };
@@ -25,7 +25,7 @@ const FIELDS: &[&str] = &[
     "prefix",
     "id_header",
 ];
-const SCHEMES: &[&str] = &["standard_webhooks", "stripe", "github", "shopify", "slack", "hmac_sha256"];
+const SCHEMES: &[&str] = &["standard_webhooks", "stripe", "github", "shopify", "slack", "hmac_sha256", "hmac_sha1"];
 
 /// Any JSON value, nested a few levels.
 fn any_json() -> impl Strategy<Value = Value> {
@@ -123,7 +123,12 @@ fn valid_source() -> impl Strategy<Value = ValidSource> {
                                 if let Some(prefix) = prefix {
                                     json["prefix"] = json!(prefix);
                                 }
-                                Scheme::HmacSha256(GenericHmacOptions {
+                                Scheme::Hmac(GenericHmacOptions {
+                                    algorithm: if other == "hmac_sha1" {
+                                        HmacAlgorithm::Sha1
+                                    } else {
+                                        HmacAlgorithm::Sha256
+                                    },
                                     header: header.to_ascii_lowercase().parse().unwrap(),
                                     encoding: if *base64 { SignatureEncoding::Base64 } else { SignatureEncoding::Hex },
                                     prefix: prefix.clone().filter(|p| !p.is_empty()),
@@ -146,7 +151,7 @@ fn valid_source() -> impl Strategy<Value = ValidSource> {
                     json["content_types"] = json!(list);
                 }
                 json["forward_headers"] = json!(forward);
-                let id_header = id_header.filter(|_| matches!(scheme, Scheme::HmacSha256(_)));
+                let id_header = id_header.filter(|_| matches!(scheme, Scheme::Hmac(_)));
                 if let Some(h) = &id_header {
                     json["id_header"] = json!(h);
                 }

@@ -6,8 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hookline_domain::signature::{
-    GenericHmacOptions, KeyError, Scheme, SignatureEncoding, SignatureError, SigningKey, Verified, VerifyRequest, sign,
-    verify,
+    GenericHmacOptions, HmacAlgorithm, KeyError, Scheme, SignatureEncoding, SignatureError, SigningKey, Verified,
+    VerifyRequest, sign, verify,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::collection::vec;
@@ -30,8 +30,17 @@ const HEADER_NAMES: &[&str] = &[
     "x-other",
 ];
 
-fn generic(header: &str, encoding: SignatureEncoding, prefix: Option<String>) -> Scheme {
-    Scheme::HmacSha256(GenericHmacOptions {
+/// Hex digits of the scheme's MAC.
+fn hex_mac_len(scheme: &Scheme) -> usize {
+    match scheme {
+        Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha1, .. }) => 40,
+        _ => 64,
+    }
+}
+
+fn generic(header: &str, encoding: SignatureEncoding, prefix: Option<String>, sha1: bool) -> Scheme {
+    Scheme::Hmac(GenericHmacOptions {
+        algorithm: if sha1 { HmacAlgorithm::Sha1 } else { HmacAlgorithm::Sha256 },
         header: HeaderName::from_bytes(header.as_bytes()).unwrap(),
         encoding,
         prefix,
@@ -45,10 +54,11 @@ fn any_scheme() -> impl Strategy<Value = Scheme> {
         prop::sample::select(&["x-signature", "x-partner-signature", "x-hub-signature-256"][..]),
         any::<bool>(),
         prop::option::of("[!-~]{1,10}"),
+        any::<bool>(),
     )
-        .prop_map(|(header, base64, prefix)| {
+        .prop_map(|(header, base64, prefix, sha1)| {
             let encoding = if base64 { SignatureEncoding::Base64 } else { SignatureEncoding::Hex };
-            generic(header, encoding, prefix)
+            generic(header, encoding, prefix, sha1)
         });
     prop_oneof![
         Just(Scheme::StandardWebhooks),
@@ -96,7 +106,7 @@ fn run(
 fn is_hex(scheme: &Scheme) -> bool {
     match scheme {
         Scheme::Stripe | Scheme::GitHub | Scheme::Slack => true,
-        Scheme::HmacSha256(options) => options.encoding == SignatureEncoding::Hex,
+        Scheme::Hmac(options) => options.encoding == SignatureEncoding::Hex,
         Scheme::StandardWebhooks | Scheme::Shopify => false,
     }
 }
@@ -109,7 +119,7 @@ fn signature_header(scheme: &Scheme) -> HeaderName {
         Scheme::GitHub => HeaderName::from_static("x-hub-signature-256"),
         Scheme::Shopify => HeaderName::from_static("x-shopify-hmac-sha256"),
         Scheme::Slack => HeaderName::from_static("x-slack-signature"),
-        Scheme::HmacSha256(options) => options.header.clone(),
+        Scheme::Hmac(options) => options.header.clone(),
     }
 }
 
@@ -243,7 +253,7 @@ proptest! {
         let result = run(&scheme, &headers, &body, std::slice::from_ref(&key), TOLERANCE, NOW);
         let case_of_a_hex_mac_letter = is_hex(&scheme)
             && name == signature_header(&scheme)
-            && at >= bytes.len() - 64
+            && at >= bytes.len() - hex_mac_len(&scheme)
             && mask == 0x20
             && original.is_ascii_hexdigit()
             && original.is_ascii_alphabetic();

@@ -3,7 +3,7 @@
 //! event's index, so a run's mix is known before anything is sent.
 
 /// The sources of `infra/local/sources.json`: one of every signature scheme.
-pub const SOURCES: [&str; 6] = ["stripe", "github", "shopify", "slack", "acme", "partner"];
+pub const SOURCES: [&str; 7] = ["stripe", "github", "shopify", "slack", "acme", "partner", "intercom"];
 
 /// How an event's handler behaves (through the processor's payload-marker fault injection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -84,6 +84,43 @@ fn each_scheme_takes_its_event_id_from_the_documented_place() {
     assert_eq!(origin, EventIdOrigin::BodyHash);
 }
 
+/// `signed`'s Standard Webhooks headers renamed as Svix names them.
+fn svix_branded(headers: &HeaderMap) -> HeaderMap {
+    let mut renamed = HeaderMap::new();
+    for (name, value) in headers {
+        let name = match name.as_str().strip_prefix("webhook-") {
+            Some(rest) => HeaderName::from_bytes(format!("svix-{rest}").as_bytes()).unwrap(),
+            None => name.clone(),
+        };
+        renamed.append(name, value.clone());
+    }
+    renamed
+}
+
+#[test]
+fn svix_branded_headers_give_the_event_id_and_are_forwarded() {
+    let body = br#"{"type":"user.created"}"#;
+    let headers = svix_branded(&signed("acme", body, "application/json"));
+    assert!(headers.contains_key("svix-signature") && !headers.contains_key("webhook-signature"));
+    let (envelope, origin) = enqueued(run(&Method::POST, "acme", &headers, body));
+    assert_eq!(envelope.event_id, "acme:msg_1");
+    assert_eq!(origin, EventIdOrigin::Sender);
+    assert_eq!(envelope.headers.get("svix-id").map(String::as_str), Some("msg_1"));
+    assert!(envelope.headers.contains_key("svix-timestamp"));
+    assert!(!envelope.headers.contains_key("svix-signature"));
+}
+
+#[test]
+fn both_header_sets_are_refused_as_a_bad_signature() {
+    let body = br#"{"type":"user.created"}"#;
+    let mut headers = signed("acme", body, "application/json");
+    headers.insert("svix-id", HeaderValue::from_static("msg_2"));
+    assert_eq!(
+        run(&Method::POST, "acme", &headers, body).unwrap_err(),
+        Rejection::Unauthorized(SignatureError::AmbiguousHeaders)
+    );
+}
+
 #[test]
 fn a_stripe_body_without_an_object_id_falls_back_to_the_hash() {
     for body in [&br#"["evt_in_array"]"#[..], br#"{"id":42}"#, br#"{"object":"event"}"#] {

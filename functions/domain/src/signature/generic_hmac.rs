@@ -1,5 +1,5 @@
-//! Any sender that puts an HMAC-SHA256 of the body in one header, hex or base64, optionally
-//! behind a literal prefix such as `sha256=`.
+//! Any sender that puts an HMAC of the body (SHA-256, or SHA-1: `hmac_sha1`) in one header,
+//! hex or base64, optionally behind a literal prefix such as `sha256=`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -27,13 +27,17 @@ pub(super) fn verify(options: &GenericHmacOptions, request: &VerifyRequest<'_>) 
             STANDARD.decode(encoded).map_err(|_| malformed(LABEL, "signature is not base64"))?
         }
     };
-    hmac_sha256::match_candidates(request.keys, &[request.body], &[signature], None)
+    hmac_sha256::find_matching_key_by(request.keys, &[signature], |key| {
+        hmac_sha256::compute_with(options.algorithm, key, &[request.body])
+    })
+    .map(|key_index| Verified { key_index, signed_at: None })
+    .ok_or(SignatureError::NoMatchingSignature)
 }
 
 /// No headers when the configured prefix is not visible ASCII: [`verify`] could never
 /// accept the result.
 pub(super) fn sign(options: &GenericHmacOptions, key: &SigningKey, body: &[u8]) -> Vec<(HeaderName, HeaderValue)> {
-    let mac = hmac_sha256::compute(key.as_bytes(), &[body]);
+    let mac = hmac_sha256::compute_with(options.algorithm, key.as_bytes(), &[body]);
     let encoded = match options.encoding {
         SignatureEncoding::Hex => hex::encode(mac),
         SignatureEncoding::Base64 => STANDARD.encode(mac),
@@ -53,8 +57,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::signature::Scheme;
     use crate::signature::hmac_sha256::test_support::{assert_bit_flip_rejected, headers, into_map, verify_with};
+    use crate::signature::{HmacAlgorithm, Scheme};
 
     const NOW: i64 = 1_700_000_000;
 
@@ -69,7 +73,8 @@ mod tests {
     const BASE64: &str = "dXEH6g6yUJ/CESIczphLijdXC211hsIsRvQ3nIsEPhc=";
 
     fn scheme(header: &str, encoding: SignatureEncoding, prefix: Option<&str>) -> Scheme {
-        Scheme::HmacSha256(GenericHmacOptions {
+        Scheme::Hmac(GenericHmacOptions {
+            algorithm: HmacAlgorithm::Sha256,
             header: HeaderName::from_bytes(header.as_bytes()).unwrap(),
             encoding,
             prefix: prefix.map(str::to_owned),
@@ -103,6 +108,62 @@ mod tests {
         assert_eq!(check(&s, "x-hub-signature-256", &value, BODY, &[key(SECRET)]), OK);
         let signed = into_map(crate::signature::sign(&s, &key(SECRET), BODY, NOW, "ignored"));
         assert_eq!(signed["x-hub-signature-256"], value.as_str());
+    }
+
+    // Published vectors: octokit/webhooks-methods.js (GitHub's own library), README.md and
+    // test/sign.test.ts: secret "mysecret", payload JSON.stringify({foo: "bar"}).
+    const OCTOKIT_SECRET: &str = "mysecret";
+    const OCTOKIT_BODY: &[u8] = br#"{"foo":"bar"}"#;
+    const OCTOKIT_SHA1: &str = "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8";
+    const OCTOKIT_SHA256: &str = "sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3";
+
+    fn x_hub_signature() -> Scheme {
+        Scheme::Hmac(GenericHmacOptions {
+            algorithm: HmacAlgorithm::Sha1,
+            header: HeaderName::from_static("x-hub-signature"),
+            encoding: SignatureEncoding::Hex,
+            prefix: Some("sha1=".into()),
+        })
+    }
+
+    #[test]
+    fn sha1_agrees_with_octokits_published_vectors() {
+        let sha1 = x_hub_signature();
+        let k = SigningKey::from_config(&sha1, OCTOKIT_SECRET).unwrap();
+        assert_eq!(check(&sha1, "X-Hub-Signature", OCTOKIT_SHA1, OCTOKIT_BODY, std::slice::from_ref(&k)), OK);
+        let signed = into_map(crate::signature::sign(&sha1, &k, OCTOKIT_BODY, NOW, "ignored"));
+        assert_eq!(signed["x-hub-signature"], OCTOKIT_SHA1);
+        assert_eq!(sha1.name(), "hmac_sha1");
+
+        let sha256 = github_like();
+        assert_eq!(check(&sha256, "x-hub-signature-256", OCTOKIT_SHA256, OCTOKIT_BODY, std::slice::from_ref(&k)), OK);
+        assert_eq!(sha256.name(), "hmac_sha256");
+    }
+
+    #[test]
+    fn sha1_refuses_tampering_a_sha256_mac_and_a_wrong_key() {
+        let sha1 = x_hub_signature();
+        let k = SigningKey::from_config(&sha1, OCTOKIT_SECRET).unwrap();
+        let keys = std::slice::from_ref(&k);
+        assert_eq!(
+            check(&sha1, "x-hub-signature", OCTOKIT_SHA1, br#"{"foo":"baz"}"#, keys),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        let wrong = SigningKey::from_config(&sha1, "not-my-secret").unwrap();
+        assert_eq!(
+            check(&sha1, "x-hub-signature", OCTOKIT_SHA1, OCTOKIT_BODY, &[wrong]),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        // A SHA-256 MAC under the sha1= prefix is the wrong length: never a match.
+        let sha256_hex = OCTOKIT_SHA256.replacen("sha256=", "sha1=", 1);
+        assert_eq!(
+            check(&sha1, "x-hub-signature", &sha256_hex, OCTOKIT_BODY, keys),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        assert_eq!(
+            check(&sha1, "x-hub-signature", "sha256=d03207e4b030cf234e3447bac4d93add4c6643d8", OCTOKIT_BODY, keys),
+            Err(malformed(LABEL, "missing configured prefix"))
+        );
     }
 
     #[test]

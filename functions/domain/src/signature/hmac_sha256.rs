@@ -1,13 +1,15 @@
-//! What every scheme shares: HMAC-SHA256 over the signed parts, the constant-time search for
-//! a key that produced one of the received signatures, and the rules for reading a header.
+//! What every scheme shares: HMAC-SHA256 (or HMAC-SHA1) over the signed parts, the
+//! constant-time search for a key that produced one of the received signatures, and the rules
+//! for reading a header.
 
 use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use http::header::AsHeaderName;
+use sha1::Sha1;
 use sha2::Sha256;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use super::{SignatureError, SigningKey, Verified};
+use super::{HmacAlgorithm, SignatureError, SigningKey, Verified};
 
 /// Length of an HMAC-SHA256 tag in bytes.
 pub(super) const MAC_LEN: usize = 32;
@@ -23,24 +25,52 @@ pub(super) fn compute(key: &[u8], parts: &[&[u8]]) -> [u8; MAC_LEN] {
     mac.finalize().into_bytes().into()
 }
 
-/// Index of the first key in `keys` whose MAC over `parts` equals one of `candidates`.
-///
-/// Every key is tried against every candidate whatever matched before, and each comparison
-/// is constant-time, so the time taken depends only on the sizes of the inputs (which the
-/// sender already knows), never on how many bytes of a guess were right.
-/// A candidate that is not exactly [`MAC_LEN`] bytes long never matches.
+/// HMAC-SHA1 of the concatenation of `parts`.
+pub(super) fn compute_sha1(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
+    let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The MAC of `parts` under `algorithm`.
+pub(super) fn compute_with(algorithm: HmacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    match algorithm {
+        HmacAlgorithm::Sha256 => compute(key, parts).to_vec(),
+        HmacAlgorithm::Sha1 => compute_sha1(key, parts).to_vec(),
+    }
+}
+
+/// Index of the first key in `keys` whose HMAC-SHA256 over `parts` equals one of
+/// `candidates`; see [`find_matching_key_by`].
 pub(super) fn find_matching_key<C: AsRef<[u8]>>(
     keys: &[SigningKey],
     parts: &[&[u8]],
     candidates: &[C],
 ) -> Option<usize> {
+    find_matching_key_by(keys, candidates, |key| compute(key, parts))
+}
+
+/// Index of the first key in `keys` whose `mac` equals one of `candidates`.
+///
+/// Every key is tried against every candidate whatever matched before, and each comparison
+/// is constant-time, so the time taken depends only on the sizes of the inputs (which the
+/// sender already knows), never on how many bytes of a guess were right.
+/// A candidate that is not exactly as long as the MAC never matches.
+pub(super) fn find_matching_key_by<C: AsRef<[u8]>, M: AsRef<[u8]>>(
+    keys: &[SigningKey],
+    candidates: &[C],
+    mac: impl Fn(&[u8]) -> M,
+) -> Option<usize> {
     let mut found = Choice::from(0);
     let mut index = 0u64;
     for (i, key) in keys.iter().enumerate() {
-        let expected = compute(key.as_bytes(), parts);
+        let expected = mac(key.as_bytes());
+        let expected = expected.as_ref();
         let mut hit = Choice::from(0);
         for candidate in candidates {
-            hit |= expected.as_slice().ct_eq(candidate.as_ref());
+            hit |= expected.ct_eq(candidate.as_ref());
         }
         // Keys are newest first: keep the earliest match so rotation reports the newest key.
         index.conditional_assign(&(i as u64), hit & !found);
@@ -153,6 +183,14 @@ mod tests {
         // RFC 4231 section 4.3: key "Jefe", data "what do ya want for nothing?".
         let mac = compute(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
         assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn rfc_2202_hmac_sha1_test_case_2() {
+        // RFC 2202 section 3: key "Jefe", data "what do ya want for nothing?".
+        let mac = compute_sha1(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(hex::encode(mac), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        assert_eq!(compute_with(HmacAlgorithm::Sha1, b"Jefe", &[b"what do ya want for nothing?"]), mac.to_vec());
     }
 
     #[test]

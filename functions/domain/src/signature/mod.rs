@@ -10,7 +10,7 @@ mod hmac_sha256;
 mod key;
 mod shopify;
 mod slack;
-mod standard_webhooks;
+pub mod standard_webhooks;
 mod stripe;
 mod timestamp;
 
@@ -22,7 +22,7 @@ use http::HeaderMap;
 /// sources configuration document (see the README).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scheme {
-    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` (`v1,<base64>` entries separated by spaces), `whsec_` base64 keys.
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` (`v1,<base64>` entries separated by spaces), `whsec_` base64 keys; Svix's `svix-*` names too.
     StandardWebhooks,
     /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]` over `{t}.{body}`.
     Stripe,
@@ -32,13 +32,24 @@ pub enum Scheme {
     Shopify,
     /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}`.
     Slack,
-    /// Any sender that puts an HMAC-SHA256 of the body in one header.
-    HmacSha256(GenericHmacOptions),
+    /// Any sender that puts an HMAC (SHA-256, or SHA-1 for older senders such as Intercom's
+    /// `X-Hub-Signature: sha1=`) of the body in one header.
+    Hmac(GenericHmacOptions),
 }
 
-/// Options of the generic HMAC-SHA256 scheme.
+/// The hash of an HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    Sha256,
+    /// SHA-1, which HMAC still uses safely (its collisions do not give HMAC forgeries), for
+    /// senders that offer nothing else.
+    Sha1,
+}
+
+/// Options of the generic HMAC scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenericHmacOptions {
+    pub algorithm: HmacAlgorithm,
     /// The header carrying the signature (matched case-insensitively).
     pub header: http::HeaderName,
     /// How the signature bytes are written in the header.
@@ -62,7 +73,8 @@ impl Scheme {
             Scheme::GitHub => "github",
             Scheme::Shopify => "shopify",
             Scheme::Slack => "slack",
-            Scheme::HmacSha256(_) => "hmac_sha256",
+            Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha256, .. }) => "hmac_sha256",
+            Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha1, .. }) => "hmac_sha1",
         }
     }
 
@@ -103,6 +115,8 @@ pub enum SignatureError {
     MissingHeader(&'static str),
     #[error("header {0} appears more than once")]
     DuplicateHeader(&'static str),
+    #[error("headers of two naming schemes of the same signature (e.g. webhook-* and svix-*)")]
+    AmbiguousHeaders,
     #[error("malformed header {header}: {reason}")]
     MalformedHeader { header: &'static str, reason: &'static str },
     #[error("signed timestamp {signed_at} is more than {tolerance_seconds}s away from now ({now})")]
@@ -119,6 +133,7 @@ impl SignatureError {
         match self {
             SignatureError::MissingHeader(_) => "missing_header",
             SignatureError::DuplicateHeader(_) => "duplicate_header",
+            SignatureError::AmbiguousHeaders => "ambiguous_headers",
             SignatureError::MalformedHeader { .. } => "malformed_header",
             SignatureError::TimestampOutsideTolerance { .. } => "timestamp_out_of_tolerance",
             SignatureError::NoMatchingSignature => "signature_mismatch",
@@ -138,7 +153,7 @@ pub fn verify(scheme: &Scheme, request: &VerifyRequest<'_>) -> Result<Verified, 
         Scheme::GitHub => github::verify(request),
         Scheme::Shopify => shopify::verify(request),
         Scheme::Slack => slack::verify(request),
-        Scheme::HmacSha256(options) => generic_hmac::verify(options, request),
+        Scheme::Hmac(options) => generic_hmac::verify(options, request),
     }
 }
 
@@ -161,6 +176,6 @@ pub fn sign(
         Scheme::GitHub => github::sign(key, body),
         Scheme::Shopify => shopify::sign(key, body),
         Scheme::Slack => slack::sign(key, body, now_unix),
-        Scheme::HmacSha256(options) => generic_hmac::sign(options, key, body),
+        Scheme::Hmac(options) => generic_hmac::sign(options, key, body),
     }
 }

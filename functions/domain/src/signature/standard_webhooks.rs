@@ -2,29 +2,63 @@
 //!
 //! Signed content is `{webhook-id}.{webhook-timestamp}.{body}`; `webhook-signature` is a
 //! space-separated list of `version,signature` entries, of which only `v1` (base64
-//! HMAC-SHA256) is symmetric. The spec requires exactly the `webhook-` header names, and the
-//! reference libraries read nothing else, so Svix's branded `svix-*` names are not accepted.
+//! HMAC-SHA256) is symmetric.
+//!
+//! Svix, the scheme's origin, sends the same three headers as `svix-id`, `svix-timestamp` and
+//! `svix-signature` on its default tier (Clerk and Resend among its senders), with the same
+//! content and the same `whsec_` keys; its libraries read either set. A request carrying
+//! headers of both sets is refused: which set was signed would be the verifier's guess, and a
+//! second set is what someone replaying a captured delivery under a new id would add.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::hmac_sha256::{self, malformed, single_header};
 use super::{SignatureError, SigningKey, Verified, VerifyRequest, timestamp};
 
-const ID: &str = "webhook-id";
-const TIMESTAMP: &str = "webhook-timestamp";
-const SIGNATURE: &str = "webhook-signature";
 const V1: &str = "v1,";
 
-pub(super) fn verify(request: &VerifyRequest<'_>) -> Result<Verified, SignatureError> {
-    let id = single_header(request.headers, ID, ID)?;
-    let timestamp = single_header(request.headers, TIMESTAMP, TIMESTAMP)?;
-    let signature = single_header(request.headers, SIGNATURE, SIGNATURE)?;
-    if id.is_empty() {
-        return Err(malformed(ID, "empty"));
+/// The names under which a sender puts the three headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderNames {
+    pub id: &'static str,
+    pub timestamp: &'static str,
+    pub signature: &'static str,
+}
+
+/// The specification's names.
+pub const WEBHOOK: HeaderNames =
+    HeaderNames { id: "webhook-id", timestamp: "webhook-timestamp", signature: "webhook-signature" };
+/// Svix's branded names.
+pub const SVIX: HeaderNames = HeaderNames { id: "svix-id", timestamp: "svix-timestamp", signature: "svix-signature" };
+
+impl HeaderNames {
+    fn any_present(&self, headers: &HeaderMap) -> bool {
+        [self.id, self.timestamp, self.signature].iter().any(|name| headers.contains_key(*name))
     }
-    let signed_at = timestamp::parse_within_tolerance(timestamp, TIMESTAMP, request)?;
+}
+
+/// Which set of names `headers` uses: Svix's when only Svix's are present, the
+/// specification's otherwise (so a request with neither is told the specification's header
+/// is missing), and an error when headers of both sets are present.
+pub fn header_names(headers: &HeaderMap) -> Result<HeaderNames, SignatureError> {
+    match (WEBHOOK.any_present(headers), SVIX.any_present(headers)) {
+        (true, true) => Err(SignatureError::AmbiguousHeaders),
+        (false, true) => Ok(SVIX),
+        _ => Ok(WEBHOOK),
+    }
+}
+
+pub(super) fn verify(request: &VerifyRequest<'_>) -> Result<Verified, SignatureError> {
+    let names = header_names(request.headers)?;
+    let id = single_header(request.headers, names.id, names.id)?;
+    let timestamp = single_header(request.headers, names.timestamp, names.timestamp)?;
+    let signature = single_header(request.headers, names.signature, names.signature)?;
+    if id.is_empty() {
+        return Err(malformed(names.id, "empty"));
+    }
+    let signed_at = timestamp::parse_within_tolerance(timestamp, names.timestamp, request)?;
 
     // Entries of other versions (`v1a` is the asymmetric one) and entries that do not decode
     // are skipped: a sender rotating keys or adding schemes may list several, and one bad
@@ -36,7 +70,7 @@ pub(super) fn verify(request: &VerifyRequest<'_>) -> Result<Verified, SignatureE
         .filter_map(|encoded| STANDARD.decode(encoded).ok())
         .collect();
     if candidates.is_empty() {
-        return Err(malformed(SIGNATURE, "no well-formed v1 signature"));
+        return Err(malformed(names.signature, "no well-formed v1 signature"));
     }
     let parts = [id.as_bytes(), b".", timestamp.as_bytes(), b".", request.body];
     hmac_sha256::match_candidates(request.keys, &parts, &candidates, Some(signed_at))
@@ -57,9 +91,9 @@ pub(super) fn sign(key: &SigningKey, body: &[u8], now_unix: i64, message_id: &st
         return Vec::new();
     };
     vec![
-        (HeaderName::from_static(ID), id),
-        (HeaderName::from_static(TIMESTAMP), HeaderValue::from(now_unix)),
-        (HeaderName::from_static(SIGNATURE), signature),
+        (HeaderName::from_static(WEBHOOK.id), id),
+        (HeaderName::from_static(WEBHOOK.timestamp), HeaderValue::from(now_unix)),
+        (HeaderName::from_static(WEBHOOK.signature), signature),
     ]
 }
 
@@ -74,6 +108,9 @@ mod tests {
     };
 
     const SCHEME: Scheme = Scheme::StandardWebhooks;
+    const ID: &str = WEBHOOK.id;
+    const TIMESTAMP: &str = WEBHOOK.timestamp;
+    const SIGNATURE: &str = WEBHOOK.signature;
 
     // Published vector: standard-webhooks/standard-webhooks, libraries/go/webhook_test.go
     // (TestWebhookSign).
@@ -146,6 +183,49 @@ mod tests {
         assert_eq!(check(&other_id, GO_BODY, &keys, GO_TS), Err(SignatureError::NoMatchingSignature));
         let other_ts = headers(&[(ID, GO_ID), (TIMESTAMP, "1614265331"), (SIGNATURE, GO_SIGNATURE)]);
         assert_eq!(check(&other_ts, GO_BODY, &keys, GO_TS), Err(SignatureError::NoMatchingSignature));
+    }
+
+    fn svix(signature: &str) -> http::HeaderMap {
+        headers(&[(SVIX.id, GO_ID), (SVIX.timestamp, &GO_TS.to_string()), (SVIX.signature, signature)])
+    }
+
+    #[test]
+    fn svix_branded_headers_carry_the_same_signature() {
+        assert_eq!(check(&svix(GO_SIGNATURE), GO_BODY, &[key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+        let map = headers(&[("Svix-Id", GO_ID), ("Svix-Timestamp", "1614265330"), ("Svix-Signature", GO_SIGNATURE)]);
+        assert_eq!(check(&map, GO_BODY, &[key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+        assert_eq!(
+            check(&svix(GO_SIGNATURE), b"{}", &[key(GO_SECRET)], GO_TS),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        assert_eq!(header_names(&svix(GO_SIGNATURE)), Ok(SVIX));
+        assert_eq!(header_names(&go_headers(GO_SIGNATURE)), Ok(WEBHOOK));
+        assert_eq!(header_names(&http::HeaderMap::new()), Ok(WEBHOOK));
+    }
+
+    #[test]
+    fn a_missing_svix_header_is_named_as_svix_names_it() {
+        let keys = [key(GO_SECRET)];
+        let map = headers(&[(SVIX.id, GO_ID), (SVIX.signature, GO_SIGNATURE)]);
+        assert_eq!(check(&map, GO_BODY, &keys, GO_TS), Err(SignatureError::MissingHeader("svix-timestamp")));
+        let map = headers(&[(SVIX.id, ""), (SVIX.timestamp, "1614265330"), (SVIX.signature, GO_SIGNATURE)]);
+        assert_eq!(check(&map, GO_BODY, &keys, GO_TS), Err(malformed("svix-id", "empty")));
+    }
+
+    #[test]
+    fn headers_of_both_sets_are_ambiguous_even_when_each_would_verify() {
+        let keys = [key(GO_SECRET)];
+        let mut both = go_headers(GO_SIGNATURE);
+        both.extend(svix(GO_SIGNATURE));
+        assert_eq!(check(&both, GO_BODY, &keys, GO_TS), Err(SignatureError::AmbiguousHeaders));
+        // One stray header of the other set is enough: it is what a replay under a new id adds.
+        let mut stray = go_headers(GO_SIGNATURE);
+        stray.insert(SVIX.id, HeaderValue::from_static("msg_replayed"));
+        assert_eq!(check(&stray, GO_BODY, &keys, GO_TS), Err(SignatureError::AmbiguousHeaders));
+        let mut stray = svix(GO_SIGNATURE);
+        stray.insert(TIMESTAMP, HeaderValue::from_static("1614265330"));
+        assert_eq!(check(&stray, GO_BODY, &keys, GO_TS), Err(SignatureError::AmbiguousHeaders));
+        assert_eq!(SignatureError::AmbiguousHeaders.reason(), "ambiguous_headers");
     }
 
     #[test]
@@ -295,8 +375,10 @@ mod tests {
             ts in "[ -~]{0,25}",
             sig in "[ -~]{0,200}",
             body in proptest::collection::vec(any::<u8>(), 0..64),
+            svix_names in any::<bool>(),
         ) {
-            let map = headers(&[(ID, &id), (TIMESTAMP, &ts), (SIGNATURE, &sig)]);
+            let names = if svix_names { SVIX } else { WEBHOOK };
+            let map = headers(&[(names.id, &id), (names.timestamp, &ts), (names.signature, &sig)]);
             let _ = check(&map, &body, &[key(GO_SECRET)], GO_TS);
         }
     }
