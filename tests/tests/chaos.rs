@@ -134,7 +134,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     let started = Instant::now();
     let count: usize = required("HOOKLINE_CHAOS_EVENTS").parse().expect("HOOKLINE_CHAOS_EVENTS is a number");
     let run_id = now_unix().to_string();
-    let events = Arc::new(plan(&run_id, count));
+    let events = Arc::new(plan(&run_id, now_unix(), count));
     let planned = counts(&events);
     let sdk = sdk_config().await;
     let clients =

@@ -104,8 +104,8 @@ impl Sample {
 
     /// The API Gateway event for this sample, signed at `signed_at + signed_at_offset`.
     pub fn event(&self, config: &SourcesConfig, dir: &Path, signed_at: i64) -> anyhow::Result<Value> {
-        let body = self.body(dir)?;
         let now_unix = signed_at + self.signed_at_offset;
+        let body = with_signing_time(self.body(dir)?, now_unix);
         let sign_request = SignRequest {
             source: &self.source,
             body: &body,
@@ -141,6 +141,20 @@ impl Sample {
             base64: self.base64,
             time_epoch_millis: now_unix * 1000,
         }))
+    }
+}
+
+/// What a body says for "the time of signing, in milliseconds": a sender that signs a time
+/// inside the body (Linear's `webhookTimestamp`) writes the time it signs at.
+pub const SIGNED_AT_MS: &str = "__SIGNED_AT_MS__";
+
+fn with_signing_time(body: Vec<u8>, now_unix: i64) -> Vec<u8> {
+    match String::from_utf8(body) {
+        Ok(text) if text.contains(SIGNED_AT_MS) => {
+            text.replace(SIGNED_AT_MS, &(now_unix * 1000).to_string()).into_bytes()
+        }
+        Ok(text) => text.into_bytes(),
+        Err(not_text) => not_text.into_bytes(),
     }
 }
 

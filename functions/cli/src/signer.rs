@@ -38,10 +38,8 @@ pub fn signed_headers(config: &SourcesConfig, request: &SignRequest<'_>) -> Resu
         headers.push((name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()));
     }
     let id_header = match source.scheme {
-        hookline_domain::signature::Scheme::GitHub => Some("x-github-delivery"),
-        hookline_domain::signature::Scheme::Shopify => Some("x-shopify-webhook-id"),
         hookline_domain::signature::Scheme::Hmac(_) => source.id_header.as_ref().map(|h| h.as_str()),
-        _ => None,
+        _ => source.scheme.unsigned_id_header(),
     };
     if let Some(name) = id_header {
         headers.push((name.to_owned(), request.event_id.to_owned()));

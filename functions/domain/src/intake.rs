@@ -195,15 +195,20 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         Header::One(value) => Some(value.to_owned()),
         _ => None,
     };
+    if let Some(name) = source.scheme.unsigned_id_header() {
+        return from_header(name);
+    }
     match &source.scheme {
         Scheme::StandardWebhooks => {
             standard_webhooks::header_names(headers).ok().and_then(|names| from_header(names.id))
         }
         Scheme::Stripe => json.and_then(|json| json.id.clone()),
-        Scheme::GitHub => from_header("x-github-delivery"),
-        Scheme::Shopify => from_header("x-shopify-webhook-id"),
-        Scheme::Slack => None,
+        Scheme::Paddle | Scheme::Square(_) => json.and_then(|json| json.event_id.clone()),
+        Scheme::Twitch => from_header(signature::TWITCH_MESSAGE_ID),
+        // Zoom sends no delivery id it signs: the body's hash.
+        Scheme::Slack | Scheme::Zoom => None,
         Scheme::Hmac(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
+        Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
     }
 }
 
@@ -229,6 +234,18 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
             "x-shopify-triggered-at",
         ],
         Scheme::Slack => &["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"],
+        Scheme::Paddle | Scheme::Square(_) => &[],
+        Scheme::Zoom => &["x-zm-request-timestamp", "x-zm-trackingid"],
+        Scheme::Twitch => &[
+            "twitch-eventsub-message-id",
+            "twitch-eventsub-message-timestamp",
+            "twitch-eventsub-message-type",
+            "twitch-eventsub-message-retry",
+            "twitch-eventsub-subscription-type",
+            "twitch-eventsub-subscription-version",
+        ],
+        Scheme::Linear => &["linear-delivery", "linear-event"],
+        Scheme::GitLab => &["x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-webhook-uuid", "x-gitlab-instance"],
         Scheme::Hmac(_) => &[],
     }
 }

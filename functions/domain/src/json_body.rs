@@ -24,12 +24,13 @@ pub const MAX_JSON_NESTING_DEPTH: usize = 127;
 /// What intake keeps of a JSON body it accepts.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct JsonBody {
-    /// The top-level object's `id`, `type` and `challenge`, each when it is a string that
-    /// appears once: a field given twice is not used (JSON parsers disagree on which of the
-    /// two wins, so neither is trusted as an event id).
+    /// The top-level object's `id`, `type`, `challenge` and `event_id` (Paddle's, Square's),
+    /// each when it is a string that appears once: a field given twice is not used (JSON
+    /// parsers disagree on which of the two wins, so neither is trusted as an event id).
     pub id: Option<String>,
     pub kind: Option<String>,
     pub challenge: Option<String>,
+    pub event_id: Option<String>,
     /// The deepest nesting of arrays and objects: 0 for a lone scalar.
     pub depth: usize,
 }
@@ -155,7 +156,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             return Ok(Walked { depth: deepest, text: None });
         };
         // Each field: not seen, seen once with its string value (if a string), or repeated.
-        let mut fields: [Seen; 3] = Default::default();
+        let mut fields: [Seen; 4] = Default::default();
         while let Some(Key(slot)) = map.next_key::<Key>()? {
             let walked = map.next_value_seed(Walk { level: inner, keep_text: slot.is_some(), fields: None })?;
             deepest = deepest.max(walked.depth);
@@ -166,8 +167,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 };
             }
         }
-        let [id, kind, challenge] = fields.map(Seen::into_once);
-        *out = JsonBody { id, kind, challenge, depth: 0 };
+        let [id, kind, challenge, event_id] = fields.map(Seen::into_once);
+        *out = JsonBody { id, kind, challenge, event_id, depth: 0 };
         Ok(Walked { depth: deepest, text: None })
     }
 }
@@ -190,7 +191,7 @@ impl Seen {
 }
 
 /// The fields intake keeps, by their JSON names, in [`JsonBody`]'s order.
-const FIELDS: [&str; 3] = ["id", "type", "challenge"];
+const FIELDS: [&str; 4] = ["id", "type", "challenge", "event_id"];
 
 /// A top-level key, decoded: which of [`FIELDS`] it is, if any.
 struct Key(Option<usize>);
@@ -258,6 +259,9 @@ mod tests {
         let twice = read(r#"{"id":"a","type":"url_verification","challenge":"c","id":"b"}"#);
         assert_eq!((twice.id.as_deref(), twice.slack_challenge()), (None, Some("c")));
         assert_eq!(read(r#"[{"id":"evt_1"}]"#).id, None);
+        let paddle = read(r#"{"data":{"event_id":"inner"},"event_id":"evt_01hs","event_type":"customer.created"}"#);
+        assert_eq!(paddle.event_id.as_deref(), Some("evt_01hs"));
+        assert_eq!(read(r#"{"event_id":"a","event_id":"b"}"#).event_id, None);
         assert_eq!(read(r#"{"type":"url_verification","challenge":"c"}"#).slack_challenge(), Some("c"));
         assert_eq!(read(r#"{"type":"event_callback","challenge":"c"}"#).slack_challenge(), None);
     }

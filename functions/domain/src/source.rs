@@ -92,7 +92,16 @@ impl Source {
     /// The scheme's default content types, used when a source configures none.
     pub(crate) fn default_content_types(scheme: &Scheme) -> ContentTypes {
         let list: &[&str] = match scheme {
-            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Shopify | Scheme::Hmac(_) => &["application/json"],
+            Scheme::StandardWebhooks
+            | Scheme::Stripe
+            | Scheme::Shopify
+            | Scheme::Hmac(_)
+            | Scheme::Paddle
+            | Scheme::Zoom
+            | Scheme::Twitch
+            | Scheme::Linear
+            | Scheme::GitLab
+            | Scheme::Square(_) => &["application/json"],
             // GitHub can be set to deliver form-encoded payloads; Slack's slash commands and
             // interactivity are form-encoded while its Events API is JSON.
             Scheme::GitHub | Scheme::Slack => &["application/json", "application/x-www-form-urlencoded"],

@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::signature::{GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey};
-use crate::source::{
-    ContentTypes, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE_SECONDS, MAX_BODY_BYTES_CEILING, Source, SourceName,
-};
+use crate::signature::{GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey, SquareOptions};
+use crate::source::{ContentTypes, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING, Source, SourceName};
 
 /// Most live secrets one source may have (rotation keeps two or three live).
 pub const MAX_SECRETS_PER_SOURCE: usize = 10;
@@ -57,6 +55,8 @@ struct RawSource {
     content_types: Option<Vec<String>>,
     #[serde(default)]
     forward_headers: Vec<String>,
+    /// Square's signed notification URL.
+    notification_url: Option<String>,
     // Options of the generic `hmac_sha256` and `hmac_sha1` schemes.
     header: Option<String>,
     encoding: Option<String>,
@@ -133,7 +133,10 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
         .map(|(i, secret)| SigningKey::from_config(&scheme, secret).map_err(|e| format!("secret #{i}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let tolerance_seconds = raw.tolerance_seconds.unwrap_or(DEFAULT_TOLERANCE_SECONDS);
+    if raw.notification_url.is_some() && !matches!(scheme, Scheme::Square(_)) {
+        return Err("`notification_url` only applies to the square scheme".into());
+    }
+    let tolerance_seconds = raw.tolerance_seconds.unwrap_or(scheme.default_tolerance_seconds());
     if raw.tolerance_seconds.is_some() && !scheme.is_timestamped() {
         return Err(format!("`tolerance_seconds` does not apply to the {} scheme", scheme.name()));
     }
@@ -178,6 +181,19 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         "github" => Scheme::GitHub,
         "shopify" => Scheme::Shopify,
         "slack" => Scheme::Slack,
+        "paddle" => Scheme::Paddle,
+        "zoom" => Scheme::Zoom,
+        "twitch" => Scheme::Twitch,
+        "linear" => Scheme::Linear,
+        "gitlab" => Scheme::GitLab,
+        "square" => {
+            let url = raw.notification_url.as_deref().ok_or("the square scheme needs `notification_url`")?;
+            // The URL is signed byte for byte, so it must be exactly what Square was given.
+            if !url.starts_with("https://") || !url.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err("`notification_url` must be the https:// URL configured at Square".into());
+            }
+            Scheme::Square(SquareOptions { notification_url: url.to_owned() })
+        }
         generic @ ("hmac_sha256" | "hmac_sha1") => {
             let algorithm = if generic == "hmac_sha1" { HmacAlgorithm::Sha1 } else { HmacAlgorithm::Sha256 };
             let header =
@@ -197,7 +213,8 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         }
         other => {
             return Err(format!(
-                "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack, hmac_sha256 or hmac_sha1"
+                "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack, paddle, zoom, twitch, \
+                 linear, gitlab, square, hmac_sha256 or hmac_sha1"
             ));
         }
     })
@@ -217,14 +234,16 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 7);
+        assert_eq!(config.len(), 13);
+        assert_eq!(config.get("twitch").unwrap().tolerance_seconds, 600, "Twitch's own 10 minutes");
+        assert_eq!(config.get("linear").unwrap().tolerance_seconds, 3600, "configured");
         let intercom = config.get("intercom").unwrap();
         assert_eq!(intercom.scheme.name(), "hmac_sha1");
         let partner = config.get("partner").unwrap();
         assert_eq!(partner.max_body_bytes, 65536);
         assert_eq!(partner.keys.len(), 2);
         assert!(matches!(partner.scheme, Scheme::Hmac(_)));
-        assert_eq!(config.get("stripe").unwrap().tolerance_seconds, DEFAULT_TOLERANCE_SECONDS);
+        assert_eq!(config.get("stripe").unwrap().tolerance_seconds, crate::source::DEFAULT_TOLERANCE_SECONDS);
     }
 
     fn error_of(doc: &str) -> ConfigError {

@@ -3,10 +3,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hookline_domain::signature::{GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey};
-use hookline_domain::source::{
-    ContentTypes, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE_SECONDS, MAX_BODY_BYTES_CEILING,
+use hookline_domain::signature::{
+    GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey, SquareOptions,
 };
+use hookline_domain::source::{ContentTypes, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING};
 use hookline_domain::sources::{MAX_SECRETS_PER_SOURCE, MAX_TOLERANCE_SECONDS};
 use hookline_domain::{ConfigError, SourcesConfig};
 use proptest::collection::{btree_map, vec};
@@ -25,7 +25,21 @@ const FIELDS: &[&str] = &[
     "prefix",
     "id_header",
 ];
-const SCHEMES: &[&str] = &["standard_webhooks", "stripe", "github", "shopify", "slack", "hmac_sha256", "hmac_sha1"];
+const SCHEMES: &[&str] = &[
+    "standard_webhooks",
+    "stripe",
+    "github",
+    "shopify",
+    "slack",
+    "paddle",
+    "zoom",
+    "twitch",
+    "linear",
+    "gitlab",
+    "square",
+    "hmac_sha256",
+    "hmac_sha1",
+];
 
 /// Any JSON value, nested a few levels.
 fn any_json() -> impl Strategy<Value = Value> {
@@ -116,6 +130,16 @@ fn valid_source() -> impl Strategy<Value = ValidSource> {
                             "github" => Scheme::GitHub,
                             "shopify" => Scheme::Shopify,
                             "slack" => Scheme::Slack,
+                            "paddle" => Scheme::Paddle,
+                            "zoom" => Scheme::Zoom,
+                            "twitch" => Scheme::Twitch,
+                            "linear" => Scheme::Linear,
+                            "gitlab" => Scheme::GitLab,
+                            "square" => {
+                                let url = "https://hooks.example.com/webhooks/square";
+                                json["notification_url"] = json!(url);
+                                Scheme::Square(SquareOptions { notification_url: url.into() })
+                            }
                             _ => {
                                 let (header, base64, prefix) = &generic;
                                 json["header"] = json!(header);
@@ -155,11 +179,12 @@ fn valid_source() -> impl Strategy<Value = ValidSource> {
                 if let Some(h) = &id_header {
                     json["id_header"] = json!(h);
                 }
+                let tolerance_seconds = tolerance.unwrap_or(scheme.default_tolerance_seconds());
                 ValidSource {
                     json,
                     scheme,
                     keys,
-                    tolerance_seconds: tolerance.unwrap_or(DEFAULT_TOLERANCE_SECONDS),
+                    tolerance_seconds,
                     max_body_bytes: max_body.unwrap_or(DEFAULT_MAX_BODY_BYTES),
                     content_types: content_types.map(|list| {
                         if list.iter().any(|t| t == "*") {

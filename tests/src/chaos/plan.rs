@@ -3,7 +3,10 @@
 //! event's index, so a run's mix is known before anything is sent.
 
 /// The sources of `infra/local/sources.json`: one of every signature scheme.
-pub const SOURCES: [&str; 7] = ["stripe", "github", "shopify", "slack", "acme", "partner", "intercom"];
+pub const SOURCES: [&str; 13] = [
+    "stripe", "github", "shopify", "slack", "acme", "partner", "intercom", "paddle", "zoom", "twitch", "linear",
+    "gitlab", "square",
+];
 
 /// How an event's handler behaves (through the processor's payload-marker fault injection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +27,9 @@ pub enum Delivery {
     Concurrent,
     /// A redelivery sent later, after the original was accepted.
     Later,
-    /// A request with the right headers but a body that is not what was signed: must get 401
-    /// and never take effect.
+    /// A request with the right headers but a body that is not what was signed (for a scheme
+    /// that signs nothing, GitLab's token: a token that is not the secret): must get 401 and
+    /// never take effect.
     Forged,
 }
 
@@ -37,6 +41,8 @@ pub struct PlannedEvent {
     /// The sender's own id (header or body, by scheme); unique per run.
     pub sender_id: String,
     pub fault: Fault,
+    /// When the plan was made (Unix seconds): the time a body that signs one carries.
+    pub planned_at_unix: i64,
     /// Every delivery of this event, the original first.
     pub deliveries: Vec<Delivery>,
 }
@@ -55,6 +61,13 @@ impl PlannedEvent {
         match self.source {
             "stripe" => format!(r#"{{"id":"{id}","object":"event","type":"invoice.paid","n":{n}{fault}}}"#),
             "slack" => format!(r#"{{"type":"event_callback","event_id":"{id}","team_id":"T1","n":{n}{fault}}}"#),
+            "paddle" | "square" => format!(r#"{{"event_id":"{id}","event_type":"order.created","n":{n}{fault}}}"#),
+            // Linear signs a time inside the body: the plan's (the local source's tolerance
+            // covers a run).
+            "linear" => format!(
+                r#"{{"action":"create","type":"Issue","id":"{id}","webhookTimestamp":{},"n":{n}{fault}}}"#,
+                self.planned_at_unix * 1000
+            ),
             _ => format!(r#"{{"id":"{id}","type":"order.created","n":{n}{fault}}}"#),
         }
         .into_bytes()
@@ -69,7 +82,7 @@ impl PlannedEvent {
 /// times: 4 outlasts a MaxReceiveCount of 3, so those go through the dead-letter queue and
 /// are replayed), about 1% are poison, about 24% are delivered more than once (half of
 /// those concurrently), and about 1% have a forged extra delivery.
-pub fn plan(run_id: &str, count: usize) -> Vec<PlannedEvent> {
+pub fn plan(run_id: &str, planned_at_unix: i64, count: usize) -> Vec<PlannedEvent> {
     (0..count)
         .map(|index| {
             let fault = match (index % 100, index % 20) {
@@ -84,15 +97,17 @@ pub fn plan(run_id: &str, count: usize) -> Vec<PlannedEvent> {
             if index % 50 == 7 {
                 deliveries.extend([Delivery::Later, Delivery::Concurrent]);
             }
+            // Shifted every hundred events so that the 1-in-100 kinds cover every source.
+            let source = SOURCES[(index + index / 100) % SOURCES.len()];
             if index % 100 == 59 {
                 deliveries.push(Delivery::Forged);
             }
             PlannedEvent {
                 index,
-                // Shifted every hundred events so that the 1-in-100 kinds cover every source.
-                source: SOURCES[(index + index / 100) % SOURCES.len()],
+                source,
                 sender_id: format!("chaos-{run_id}-{index}"),
                 fault,
+                planned_at_unix,
                 deliveries,
             }
         })
@@ -142,7 +157,7 @@ mod tests {
 
     #[test]
     fn the_mix_is_what_the_issue_asks_for() {
-        let events = plan("t", 5000);
+        let events = plan("t", 1_795_867_200, 5000);
         let c = counts(&events);
         assert_eq!(c.events, 5000);
         assert!(c.duplicates * 100 >= c.events * 20, "at least 20% duplicates: {c:?}");
@@ -159,13 +174,13 @@ mod tests {
 
     #[test]
     fn a_reduced_run_keeps_every_kind_of_event() {
-        let c = counts(&plan("t", 400));
+        let c = counts(&plan("t", 1_795_867_200, 400));
         assert!(c.poison >= 4 && c.transient >= 20 && c.concurrent_duplicates >= 20 && c.forged >= 4, "{c:?}");
     }
 
     #[test]
     fn bodies_are_distinct_valid_json_carrying_the_fault_marker() {
-        let events = plan("r1", 200);
+        let events = plan("r1", 1_795_867_200, 200);
         let bodies: std::collections::HashSet<Vec<u8>> = events.iter().map(PlannedEvent::body).collect();
         assert_eq!(bodies.len(), events.len());
         for event in &events {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use hookline_cli::signer::{SignRequest, signed_headers};
 use hookline_domain::SourcesConfig;
+use hookline_domain::signature::Scheme;
 
 use super::http1::{PostError, post};
 use super::plan::{Delivery, PlannedEvent};
@@ -76,9 +77,15 @@ impl Sender {
             )
             .expect("every planned source is configured");
             let mut sent = body.clone();
+            let mut headers = headers;
             if delivery == Delivery::Forged {
-                // Same signature, one byte more: valid JSON, but not what was signed.
-                sent.push(b' ');
+                if self.config.get(event.source).is_some_and(|s| s.scheme == Scheme::GitLab) {
+                    // GitLab signs nothing: the forgery is a token that is not the secret.
+                    headers.iter_mut().filter(|(name, _)| name == "x-gitlab-token").for_each(|(_, v)| v.push('x'));
+                } else {
+                    // Same signature, one byte more: valid JSON, but not what was signed.
+                    sent.push(b' ');
+                }
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let url = format!("{}/{}", self.base_url, event.source);

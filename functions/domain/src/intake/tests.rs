@@ -122,6 +122,42 @@ fn both_header_sets_are_refused_as_a_bad_signature() {
 }
 
 #[test]
+fn the_new_schemes_take_their_event_id_from_the_documented_place() {
+    let paddle_body = br#"{"event_id":"evt_01hs","event_type":"customer.created","notification_id":"ntf_1"}"#;
+    let headers = signed("paddle", paddle_body, "application/json");
+    assert_eq!(enqueued(run(&Method::POST, "paddle", &headers, paddle_body)).0.event_id, "paddle:evt_01hs");
+
+    let square_body = br#"{"type":"payment.updated","event_id":"6a8f5f28-54a1"}"#;
+    let headers = signed("square", square_body, "application/json");
+    assert_eq!(enqueued(run(&Method::POST, "square", &headers, square_body)).0.event_id, "square:6a8f5f28-54a1");
+
+    // Twitch's message id is signed; `signed` signs "msg_1" as it.
+    let body = br#"{"subscription":{"type":"channel.follow"}}"#;
+    let headers = signed("twitch", body, "application/json");
+    let (envelope, _) = enqueued(run(&Method::POST, "twitch", &headers, body));
+    assert_eq!(envelope.event_id, "twitch:msg_1");
+    assert!(envelope.headers.contains_key("twitch-eventsub-message-timestamp"));
+
+    let body = br#"{"object_kind":"push"}"#;
+    let mut headers = signed("gitlab", body, "application/json");
+    headers.insert("x-gitlab-event-uuid", HeaderValue::from_static("13792a34-cac6"));
+    let (envelope, _) = enqueued(run(&Method::POST, "gitlab", &headers, body));
+    assert_eq!(envelope.event_id, "gitlab:13792a34-cac6");
+    assert!(!envelope.headers.contains_key("x-gitlab-token"), "the token is a secret: never forwarded");
+
+    let body = format!(r#"{{"action":"create","webhookTimestamp":{NOW_MS}}}"#);
+    let mut headers = signed("linear", body.as_bytes(), "application/json");
+    headers.insert("linear-delivery", HeaderValue::from_static("234d1a4e-b617"));
+    assert_eq!(enqueued(run(&Method::POST, "linear", &headers, body.as_bytes())).0.event_id, "linear:234d1a4e-b617");
+
+    let body = br#"{"event":"meeting.started"}"#;
+    let headers = signed("zoom", body, "application/json");
+    let (envelope, origin) = enqueued(run(&Method::POST, "zoom", &headers, body));
+    assert!(envelope.event_id.starts_with("zoom:sha256:"), "{}", envelope.event_id);
+    assert_eq!(origin, EventIdOrigin::BodyHash);
+}
+
+#[test]
 fn a_stripe_body_without_an_object_id_falls_back_to_the_hash() {
     for body in [&br#"["evt_in_array"]"#[..], br#"{"id":42}"#, br#"{"object":"event"}"#] {
         let headers = signed("stripe", body, "application/json");

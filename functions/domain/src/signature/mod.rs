@@ -6,15 +6,24 @@
 
 mod generic_hmac;
 mod github;
+mod gitlab;
 mod hmac_sha256;
 mod key;
+mod linear;
+mod paddle;
 mod shopify;
 mod slack;
+mod square;
 pub mod standard_webhooks;
 mod stripe;
 mod timestamp;
+mod timestamped_list;
+mod twitch;
+pub mod zoom;
 
 pub use key::{KeyError, SigningKey};
+/// The header Twitch carries its (signed) message id in.
+pub const TWITCH_MESSAGE_ID: &str = twitch::MESSAGE_ID;
 
 use http::HeaderMap;
 
@@ -32,9 +41,30 @@ pub enum Scheme {
     Shopify,
     /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}`.
     Slack,
+    /// Paddle Billing: `Paddle-Signature: ts=<unix>;h1=<hex>[;h1=...]` over `{ts}:{body}`.
+    Paddle,
+    /// Zoom: `x-zm-signature: v0=<hex>` over `v0:{x-zm-request-timestamp}:{body}`.
+    Zoom,
+    /// Twitch EventSub: `Twitch-Eventsub-Message-Signature: sha256=<hex>` over message id,
+    /// timestamp (RFC 3339, as sent) and body.
+    Twitch,
+    /// Linear: `Linear-Signature: <hex>` over the body; the body's `webhookTimestamp` (ms)
+    /// within the tolerance.
+    Linear,
+    /// GitLab: `X-Gitlab-Token`, the secret token itself (nothing is signed).
+    GitLab,
+    /// Square: `x-square-hmacsha256-signature: <base64>` over the notification URL and body.
+    Square(SquareOptions),
     /// Any sender that puts an HMAC (SHA-256, or SHA-1 for older senders such as Intercom's
     /// `X-Hub-Signature: sha1=`) of the body in one header.
     Hmac(GenericHmacOptions),
+}
+
+/// Options of the Square scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SquareOptions {
+    /// The subscription's notification URL exactly as configured at Square: it is signed.
+    pub notification_url: String,
 }
 
 /// The hash of an HMAC.
@@ -73,6 +103,12 @@ impl Scheme {
             Scheme::GitHub => "github",
             Scheme::Shopify => "shopify",
             Scheme::Slack => "slack",
+            Scheme::Paddle => "paddle",
+            Scheme::Zoom => "zoom",
+            Scheme::Twitch => "twitch",
+            Scheme::Linear => "linear",
+            Scheme::GitLab => "gitlab",
+            Scheme::Square(_) => "square",
             Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha256, .. }) => "hmac_sha256",
             Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha1, .. }) => "hmac_sha1",
         }
@@ -80,7 +116,39 @@ impl Scheme {
 
     /// Whether this scheme signs a timestamp that must fall within the tolerance.
     pub fn is_timestamped(&self) -> bool {
-        matches!(self, Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Slack)
+        matches!(
+            self,
+            Scheme::StandardWebhooks
+                | Scheme::Stripe
+                | Scheme::Slack
+                | Scheme::Paddle
+                | Scheme::Zoom
+                | Scheme::Twitch
+                | Scheme::Linear
+        )
+    }
+
+    /// The replay window a source of this scheme gets unless it configures one: the
+    /// provider's own advice where it gives one (Twitch: 10 minutes; Linear: one minute),
+    /// otherwise 300 s.
+    pub fn default_tolerance_seconds(&self) -> u64 {
+        match self {
+            Scheme::Twitch => 600,
+            Scheme::Linear => 60,
+            _ => crate::source::DEFAULT_TOLERANCE_SECONDS,
+        }
+    }
+
+    /// The header carrying the sender's delivery or event id where the signature does not
+    /// cover it: a sender sets it beside the signature headers.
+    pub fn unsigned_id_header(&self) -> Option<&'static str> {
+        match self {
+            Scheme::GitHub => Some("x-github-delivery"),
+            Scheme::Shopify => Some("x-shopify-webhook-id"),
+            Scheme::Linear => Some("linear-delivery"),
+            Scheme::GitLab => Some("x-gitlab-event-uuid"),
+            _ => None,
+        }
     }
 }
 
@@ -121,6 +189,8 @@ pub enum SignatureError {
     MalformedHeader { header: &'static str, reason: &'static str },
     #[error("signed timestamp {signed_at} is more than {tolerance_seconds}s away from now ({now})")]
     TimestampOutsideTolerance { signed_at: i64, now: i64, tolerance_seconds: u64 },
+    #[error("signed body is malformed: {0}")]
+    MalformedBody(&'static str),
     #[error("no signature matches any live key")]
     NoMatchingSignature,
     #[error("no live key is configured")]
@@ -135,6 +205,7 @@ impl SignatureError {
             SignatureError::DuplicateHeader(_) => "duplicate_header",
             SignatureError::AmbiguousHeaders => "ambiguous_headers",
             SignatureError::MalformedHeader { .. } => "malformed_header",
+            SignatureError::MalformedBody(_) => "malformed_body",
             SignatureError::TimestampOutsideTolerance { .. } => "timestamp_out_of_tolerance",
             SignatureError::NoMatchingSignature => "signature_mismatch",
             SignatureError::NoKeys => "no_keys",
@@ -153,13 +224,19 @@ pub fn verify(scheme: &Scheme, request: &VerifyRequest<'_>) -> Result<Verified, 
         Scheme::GitHub => github::verify(request),
         Scheme::Shopify => shopify::verify(request),
         Scheme::Slack => slack::verify(request),
+        Scheme::Paddle => paddle::FORMAT.verify(request),
+        Scheme::Zoom => zoom::FORMAT.verify(request),
+        Scheme::Twitch => twitch::verify(request),
+        Scheme::Linear => linear::verify(request),
+        Scheme::GitLab => gitlab::verify(request),
+        Scheme::Square(options) => square::verify(&options.notification_url, request),
         Scheme::Hmac(options) => generic_hmac::verify(options, request),
     }
 }
 
 /// Produces the header(s) a sender using `scheme` would attach to `body` at `now_unix`,
 /// signed with `key`. Used by the project's signing command and by tests; the inverse of
-/// [`verify`]. `message_id` is required by Standard Webhooks and ignored elsewhere.
+/// [`verify`]. `message_id` is required by Standard Webhooks and Twitch and ignored elsewhere.
 ///
 /// Returns no headers when the result could never verify: a Standard Webhooks `message_id`
 /// that is empty or not visible ASCII, or a generic-scheme prefix that is not visible ASCII.
@@ -176,6 +253,12 @@ pub fn sign(
         Scheme::GitHub => github::sign(key, body),
         Scheme::Shopify => shopify::sign(key, body),
         Scheme::Slack => slack::sign(key, body, now_unix),
+        Scheme::Paddle => paddle::FORMAT.sign(key, body, now_unix),
+        Scheme::Zoom => zoom::FORMAT.sign(key, body, now_unix),
+        Scheme::Twitch => twitch::sign(key, body, now_unix, message_id),
+        Scheme::Linear => linear::sign(key, body),
+        Scheme::GitLab => gitlab::sign(key),
+        Scheme::Square(options) => square::sign(&options.notification_url, key, body),
         Scheme::Hmac(options) => generic_hmac::sign(options, key, body),
     }
 }
