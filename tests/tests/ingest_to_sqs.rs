@@ -73,6 +73,13 @@ fn samples(filter: impl Fn(u64) -> bool) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The manifest's `expect_body` of `file`, where it has one.
+fn expected_body(file: &str) -> Option<String> {
+    manifest()["samples"].as_array().unwrap().iter().find(|s| s["file"] == file)?["expect_body"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 #[tokio::test]
 async fn each_valid_request_lands_exactly_once_with_its_envelope_and_attributes() {
     let f = fixture(Duration::from_secs(60)).await;
@@ -111,7 +118,11 @@ async fn every_rejection_leaves_the_queue_empty() {
     let rejected = samples(|status| status != 202);
     assert!(rejected.len() >= 9);
     for (file, _, expect) in &rejected {
-        assert_eq!(invoke(&f.service, file).await.status_code, *expect as i64, "{file}");
+        let response = invoke(&f.service, file).await;
+        assert_eq!(response.status_code, *expect as i64, "{file}");
+        if let Some(body) = expected_body(file) {
+            assert_eq!(response.body, Some(lambda_http::Body::Text(body)), "{file}");
+        }
     }
     assert_eq!(depth(&f.sqs, &f.queue_url).await, 0);
     assert!(drain(&f.sqs, &f.queue_url).await.is_empty());

@@ -54,6 +54,9 @@ async fn every_sample_answers_its_documented_status_and_accepted_ones_are_proces
     for sample in &manifest.samples {
         let response = invoke(&out.join(&sample.file));
         assert_eq!(response["statusCode"], sample.expect, "{}: {response}", sample.file);
+        if let Some(expected) = &sample.expect_body {
+            assert_eq!(response["body"].as_str(), Some(expected.as_str()), "{}: {response}", sample.file);
+        }
         if sample.expect == 202 {
             let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
             accepted.push(body["event_id"].as_str().unwrap().to_owned());

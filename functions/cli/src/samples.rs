@@ -65,6 +65,8 @@ pub struct Sample {
     pub signed_at_offset: i64,
     /// The documented HTTP status this sample gets.
     pub expect: u16,
+    /// The exact answer's body, where a sender checks it (a handshake's).
+    pub expect_body: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

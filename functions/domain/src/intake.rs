@@ -38,8 +38,37 @@ pub enum Decision<'a> {
     /// what base64 decoded to): the body is copied once, into the message.
     Enqueue { envelope: Envelope<IntakeBody<'a>>, event_id_origin: EventIdOrigin },
     /// Answer the sender's handshake synchronously; nothing is enqueued.
-    SlackUrlVerification { challenge: String },
+    Handshake(Handshake),
 }
+
+/// A sender's endpoint check, answered after its signature verified, never enqueued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handshake {
+    /// Slack's `url_verification`: 200, `{"challenge": ...}`.
+    SlackChallenge { challenge: String },
+    /// Zoom's `endpoint.url_validation`: 200, `{"encryptedToken": ..., "plainToken": ...}`,
+    /// the encrypted token the hex HMAC-SHA256 of the plain token under the secret token that
+    /// verified the request.
+    ZoomUrlValidation { plain_token: String, encrypted_token: String },
+    /// Twitch's `webhook_callback_verification`: 200, the challenge as `text/plain`.
+    TwitchChallenge { challenge: String },
+}
+
+/// Zoom's validation request: `{"event": "endpoint.url_validation", "payload": {"plainToken": ...}}`.
+#[derive(serde::Deserialize)]
+struct ZoomValidation {
+    payload: ZoomPlainToken,
+}
+
+#[derive(serde::Deserialize)]
+struct ZoomPlainToken {
+    #[serde(rename = "plainToken")]
+    plain_token: String,
+}
+
+/// Twitch's message type header and the value of its endpoint check.
+const TWITCH_MESSAGE_TYPE: &str = "twitch-eventsub-message-type";
+const TWITCH_VERIFICATION: &str = "webhook_callback_verification";
 
 /// Why a request was refused. The status and the public message are all a caller sees;
 /// the reason (and the signature error inside) go to logs and metrics.
@@ -119,7 +148,7 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
     let decoded = request.body.decoded().ok_or(Rejection::BodyNotBase64)?;
     let body = decoded.as_ref();
 
-    signature::verify(
+    let verified = signature::verify(
         &source.scheme,
         &VerifyRequest {
             headers: request.headers,
@@ -150,10 +179,8 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         _ => None,
     };
 
-    if source.scheme == Scheme::Slack
-        && let Some(challenge) = json.as_ref().and_then(JsonBody::slack_challenge)
-    {
-        return Ok(Decision::SlackUrlVerification { challenge: challenge.to_owned() });
+    if let Some(handshake) = handshake(source, request.headers, json.as_ref(), body, verified.key_index)? {
+        return Ok(Decision::Handshake(handshake));
     }
 
     let sender_id = sender_event_id(source, request.headers, json.as_ref());
@@ -171,6 +198,37 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
             body_is_json,
         },
         event_id_origin,
+    })
+}
+
+/// The handshake a verified request is, if it is one.
+fn handshake(
+    source: &Source,
+    headers: &HeaderMap,
+    json: Option<&JsonBody>,
+    body: &[u8],
+    key_index: usize,
+) -> Result<Option<Handshake>, Rejection> {
+    Ok(match source.scheme {
+        Scheme::Slack => json
+            .and_then(JsonBody::slack_challenge)
+            .map(|challenge| Handshake::SlackChallenge { challenge: challenge.to_owned() }),
+        Scheme::Zoom if json.and_then(|json| json.event.as_deref()) == Some("endpoint.url_validation") => {
+            let validation: ZoomValidation = serde_json::from_slice(body).map_err(|_| Rejection::MalformedJson)?;
+            let plain_token = validation.payload.plain_token;
+            let encrypted_token = signature::zoom::encrypted_token(&source.keys[key_index], &plain_token);
+            Some(Handshake::ZoomUrlValidation { plain_token, encrypted_token })
+        }
+        Scheme::Twitch
+            if matches!(
+                single_header(headers, &HeaderName::from_static(TWITCH_MESSAGE_TYPE)),
+                Header::One(TWITCH_VERIFICATION)
+            ) =>
+        {
+            let challenge = json.and_then(|json| json.challenge.clone()).ok_or(Rejection::MalformedJson)?;
+            Some(Handshake::TwitchChallenge { challenge })
+        }
+        _ => None,
     })
 }
 

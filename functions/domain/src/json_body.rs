@@ -24,13 +24,15 @@ pub const MAX_JSON_NESTING_DEPTH: usize = 127;
 /// What intake keeps of a JSON body it accepts.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct JsonBody {
-    /// The top-level object's `id`, `type`, `challenge` and `event_id` (Paddle's, Square's),
+    /// The top-level object's `id`, `type`, `challenge`, `event_id` (Paddle's, Square's) and
+    /// `event` (Zoom's),
     /// each when it is a string that appears once: a field given twice is not used (JSON
     /// parsers disagree on which of the two wins, so neither is trusted as an event id).
     pub id: Option<String>,
     pub kind: Option<String>,
     pub challenge: Option<String>,
     pub event_id: Option<String>,
+    pub event: Option<String>,
     /// The deepest nesting of arrays and objects: 0 for a lone scalar.
     pub depth: usize,
 }
@@ -156,7 +158,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             return Ok(Walked { depth: deepest, text: None });
         };
         // Each field: not seen, seen once with its string value (if a string), or repeated.
-        let mut fields: [Seen; 4] = Default::default();
+        let mut fields: [Seen; 5] = Default::default();
         while let Some(Key(slot)) = map.next_key::<Key>()? {
             let walked = map.next_value_seed(Walk { level: inner, keep_text: slot.is_some(), fields: None })?;
             deepest = deepest.max(walked.depth);
@@ -167,8 +169,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 };
             }
         }
-        let [id, kind, challenge, event_id] = fields.map(Seen::into_once);
-        *out = JsonBody { id, kind, challenge, event_id, depth: 0 };
+        let [id, kind, challenge, event_id, event] = fields.map(Seen::into_once);
+        *out = JsonBody { id, kind, challenge, event_id, event, depth: 0 };
         Ok(Walked { depth: deepest, text: None })
     }
 }
@@ -191,7 +193,7 @@ impl Seen {
 }
 
 /// The fields intake keeps, by their JSON names, in [`JsonBody`]'s order.
-const FIELDS: [&str; 4] = ["id", "type", "challenge", "event_id"];
+const FIELDS: [&str; 5] = ["id", "type", "challenge", "event_id", "event"];
 
 /// A top-level key, decoded: which of [`FIELDS`] it is, if any.
 struct Key(Option<usize>);

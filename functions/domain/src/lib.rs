@@ -16,5 +16,5 @@ pub mod source;
 pub mod sources;
 
 pub use envelope::{Envelope, InboundRecord, QueueMessage};
-pub use intake::{Decision, IntakeBody, IntakeRequest, Rejection, RequestBody, decide};
+pub use intake::{Decision, Handshake, IntakeBody, IntakeRequest, Rejection, RequestBody, decide};
 pub use sources::{ConfigError, SourcesConfig};

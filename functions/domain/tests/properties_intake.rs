@@ -4,7 +4,7 @@
 use hookline_domain::event_id::{EventId, EventIdOrigin, MAX_SENDER_ID_BYTES};
 use hookline_domain::signature::{SignatureError, SigningKey, sign};
 use hookline_domain::source::SourceName;
-use hookline_domain::{Decision, Envelope, IntakeBody, IntakeRequest, Rejection, SourcesConfig, decide};
+use hookline_domain::{Decision, Envelope, Handshake, IntakeBody, IntakeRequest, Rejection, SourcesConfig, decide};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -234,12 +234,13 @@ proptest! {
         }
         match run(&config, &Method::POST, source, &headers, &body, now_ms) {
             Ok(Decision::Enqueue { envelope, .. }) => check_envelope(&envelope, source, &body, now_ms)?,
-            Ok(Decision::SlackUrlVerification { challenge }) => {
+            Ok(Decision::Handshake(Handshake::SlackChallenge { challenge })) => {
                 prop_assert_eq!(source, "slack");
                 let parsed: Value = serde_json::from_slice(&body).unwrap();
                 prop_assert_eq!(Some(challenge.as_str()), parsed["challenge"].as_str());
                 prop_assert_eq!(parsed["type"].as_str(), Some("url_verification"));
             }
+            Ok(Decision::Handshake(other)) => prop_assert!(false, "not a handshake of {}: {:?}", source, other),
             Err(rejection) => prop_assert!(false, "refused: {:?}", rejection),
         }
     }
@@ -264,7 +265,7 @@ proptest! {
                 prop_assert!(form || is_json);
                 check_envelope(&envelope, source, &body, now_ms)?;
             }
-            Ok(Decision::SlackUrlVerification { .. }) => prop_assert!(source == "slack" && is_json),
+            Ok(Decision::Handshake(_)) => prop_assert!(source == "slack" && is_json),
             Err(rejection) => {
                 prop_assert!(!form && !is_json, "{:?}", rejection);
                 prop_assert_eq!(rejection, Rejection::MalformedJson);

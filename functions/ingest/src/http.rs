@@ -7,7 +7,7 @@
 //! answered 400 `bad_request` instead of failing the invocation, which API Gateway would turn
 //! into a 500.
 
-use hookline_domain::RequestBody;
+use hookline_domain::{Handshake, RequestBody};
 use hookline_ports::{Clock, Queue, SourcesProvider};
 use http::{HeaderValue, header};
 use lambda_http::Body;
@@ -97,7 +97,13 @@ pub fn response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
         Outcome::Accepted { event_id, .. } => {
             json_response(202, json_object(&[("event_id", event_id), ("status", "accepted")]))
         }
-        Outcome::SlackChallenge { challenge } => json_response(200, json_object(&[("challenge", challenge)])),
+        Outcome::Handshake(Handshake::SlackChallenge { challenge }) => {
+            json_response(200, json_object(&[("challenge", challenge)]))
+        }
+        Outcome::Handshake(Handshake::ZoomUrlValidation { plain_token, encrypted_token }) => {
+            json_response(200, json_object(&[("encryptedToken", encrypted_token), ("plainToken", plain_token)]))
+        }
+        Outcome::Handshake(Handshake::TwitchChallenge { challenge }) => text_response(200, challenge),
         Outcome::Rejected(rejection) => {
             let mut response = error_response(rejection.status(), rejection.public_code());
             if rejection.status() == 405 {
@@ -116,6 +122,14 @@ pub fn response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
 
 fn error_response(status: u16, code: &str) -> ApiGatewayV2httpResponse {
     json_response(status, json_object(&[("error", code)]))
+}
+
+fn text_response(status: u16, body: &str) -> ApiGatewayV2httpResponse {
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = i64::from(status);
+    response.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.body = Some(Body::Text(body.to_owned()));
+    response
 }
 
 fn json_response(status: u16, body: String) -> ApiGatewayV2httpResponse {
@@ -332,7 +346,14 @@ mod tests {
                 Outcome::Accepted { event_id: tricky.into(), message_id: "m".into() },
                 json!({"event_id": tricky, "status": "accepted"}),
             ),
-            (Outcome::SlackChallenge { challenge: tricky.into() }, json!({"challenge": tricky})),
+            (Outcome::Handshake(Handshake::SlackChallenge { challenge: tricky.into() }), json!({"challenge": tricky})),
+            (
+                Outcome::Handshake(Handshake::ZoomUrlValidation {
+                    plain_token: tricky.into(),
+                    encrypted_token: "ab12".into(),
+                }),
+                json!({"plainToken": tricky, "encryptedToken": "ab12"}),
+            ),
             (Outcome::Rejected(hookline_domain::Rejection::MalformedJson), json!({"error": "malformed_json"})),
             (Outcome::RouteNotFound, json!({"error": "not_found"})),
             (Outcome::Unavailable { event_id: None, cause: "enqueue_failed" }, json!({"error": "unavailable"})),
@@ -343,6 +364,10 @@ mod tests {
         }
         let unavailable = response(&Outcome::Unavailable { event_id: None, cause: "enqueue_failed" });
         assert_eq!((unavailable.status_code, &unavailable.headers["retry-after"]), (503, &HeaderValue::from(10u32)));
+        // Twitch reads its challenge back as the raw body, not JSON.
+        let twitch = response(&Outcome::Handshake(Handshake::TwitchChallenge { challenge: tricky.into() }));
+        assert_eq!((twitch.status_code, twitch.body), (200, Some(Body::Text(tricky.into()))));
+        assert_eq!(twitch.headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use hookline_domain::event_id::EventIdOrigin;
 use hookline_domain::source::SourceName;
-use hookline_domain::{Decision, IntakeRequest, Rejection, RequestBody, decide};
+use hookline_domain::{Decision, Handshake, IntakeRequest, Rejection, RequestBody, decide};
 use hookline_observability::{MetricLine, Unit};
 use hookline_ports::{Clock, Queue, SourcesProvider};
 use http::{HeaderMap, Method};
@@ -19,7 +19,7 @@ pub struct InboundRequest<'a> {
     pub body: RequestBody<'a>,
 }
 
-/// What happened to one request. Only `Accepted` and `SlackChallenge` become 2xx.
+/// What happened to one request. Only `Accepted` and `Handshake` become 2xx.
 #[derive(Debug)]
 pub enum Outcome {
     /// Durably in the queue: SQS answered with `message_id`.
@@ -27,10 +27,8 @@ pub enum Outcome {
         event_id: String,
         message_id: String,
     },
-    /// Slack's `url_verification` handshake, answered and not enqueued.
-    SlackChallenge {
-        challenge: String,
-    },
+    /// A sender's endpoint check (Slack, Zoom, Twitch), answered and not enqueued.
+    Handshake(Handshake),
     Rejected(Rejection),
     /// The path is not `/webhooks/{source}`.
     RouteNotFound,
@@ -46,7 +44,7 @@ impl Outcome {
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Accepted { .. } => "accepted",
-            Outcome::SlackChallenge { .. } => "handshake",
+            Outcome::Handshake(_) => "handshake",
             Outcome::Rejected(_) => "rejected",
             Outcome::RouteNotFound => "route_not_found",
             Outcome::Unavailable { .. } => "unavailable",
@@ -105,7 +103,7 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
         );
         match decision {
             Err(rejection) => Outcome::Rejected(rejection),
-            Ok(Decision::SlackUrlVerification { challenge }) => Outcome::SlackChallenge { challenge },
+            Ok(Decision::Handshake(handshake)) => Outcome::Handshake(handshake),
             Ok(Decision::Enqueue { envelope, event_id_origin }) => {
                 if event_id_origin == EventIdOrigin::BodyHash {
                     tracing::debug!(event_id = %envelope.event_id, "no usable sender event id; using the body hash");
@@ -148,7 +146,7 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
             Outcome::Accepted { event_id, .. } => (Some(event_id.as_str()), None, None),
             Outcome::Rejected(rejection) => (None, Some(rejection.reason()), Some(rejection.to_string())),
             Outcome::Unavailable { event_id, cause } => (event_id.as_deref(), Some(*cause), None),
-            Outcome::SlackChallenge { .. } | Outcome::RouteNotFound => (None, None, None),
+            Outcome::Handshake(_) | Outcome::RouteNotFound => (None, None, None),
         };
         tracing::info!(
             source,
@@ -194,7 +192,7 @@ pub fn metric_line(namespace: &str, outcome: &Outcome, source: &str, latency_ms:
             let name = if *cause == "enqueue_failed" { "EnqueueFailed" } else { "ConfigUnavailable" };
             base.metric(name, 1.0, Unit::Count)
         }
-        Outcome::SlackChallenge { .. } => return None,
+        Outcome::Handshake(_) => return None,
     })
 }
 

@@ -52,9 +52,15 @@ async fn every_sample_gets_its_documented_status_and_only_accepted_ones_are_enqu
         let queue = MemoryQueue::new();
         let response = invoke(&service(&queue), file).await;
         assert_eq!(response.status_code, i64::from(expected), "{file}: {:?}", response.body);
+        let messages = queue.messages();
+        if let Some(answer) = sample["expect_body"].as_str() {
+            // A handshake: the provider reads the answer back as it is.
+            assert_eq!(body_text(&response), answer, "{file}");
+            assert!(messages.is_empty(), "{file} was enqueued");
+            continue;
+        }
         assert_eq!(response.headers["content-type"], "application/json", "{file}");
         let body = body_json(&response);
-        let messages = queue.messages();
         if expected == 202 {
             assert_eq!(messages.len(), 1, "{file}");
             let envelope = Envelope::from_json(&messages[0].body).unwrap();

@@ -172,12 +172,62 @@ fn slack_url_verification_is_answered_not_enqueued() {
     let headers = signed("slack", body, "application/json");
     assert_eq!(
         run(&Method::POST, "slack", &headers, body),
-        Ok(Decision::SlackUrlVerification { challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into() })
+        Ok(Decision::Handshake(Handshake::SlackChallenge {
+            challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into()
+        }))
     );
     // An unsigned handshake is refused like anything else.
     let mut unsigned = headers.clone();
     unsigned.remove("x-slack-signature");
     assert_eq!(run(&Method::POST, "slack", &unsigned, body).unwrap_err().status(), 401);
+}
+
+#[test]
+fn zooms_url_validation_is_answered_with_the_encrypted_token_of_the_key_that_verified() {
+    let body = br#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
+    let config = config();
+    let zoom = config.get("zoom").unwrap();
+    for (index, key) in zoom.keys.iter().enumerate() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in sign(&zoom.scheme, key, body, NOW_MS / 1000, "") {
+            headers.append(name, value);
+        }
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let expected = signature::zoom::encrypted_token(key, "qgg8vlvZRS6UYooatFL8Aw");
+        assert_eq!(
+            run(&Method::POST, "zoom", &headers, body),
+            Ok(Decision::Handshake(Handshake::ZoomUrlValidation {
+                plain_token: "qgg8vlvZRS6UYooatFL8Aw".into(),
+                encrypted_token: expected
+            })),
+            "key #{index}"
+        );
+    }
+    // Unsigned, it is refused like any request; without its token, it is malformed.
+    let mut unsigned = HeaderMap::new();
+    unsigned.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    assert!(matches!(run(&Method::POST, "zoom", &unsigned, body), Err(Rejection::Unauthorized(_))));
+    let tokenless = br#"{"payload":{},"event":"endpoint.url_validation"}"#;
+    let headers = signed("zoom", tokenless, "application/json");
+    assert_eq!(run(&Method::POST, "zoom", &headers, tokenless), Err(Rejection::MalformedJson));
+}
+
+#[test]
+fn twitchs_callback_verification_echoes_the_challenge_and_other_messages_are_events() {
+    let body = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"type":"channel.follow"}}"#;
+    let mut headers = signed("twitch", body, "application/json");
+    headers.insert("twitch-eventsub-message-type", HeaderValue::from_static("webhook_callback_verification"));
+    assert_eq!(
+        run(&Method::POST, "twitch", &headers, body),
+        Ok(Decision::Handshake(Handshake::TwitchChallenge { challenge: "pogchamp-kappa-360noscope-vohiyo".into() }))
+    );
+    headers.insert("twitch-eventsub-message-type", HeaderValue::from_static("notification"));
+    assert!(matches!(run(&Method::POST, "twitch", &headers, body), Ok(Decision::Enqueue { .. })));
+    headers.insert("twitch-eventsub-message-type", HeaderValue::from_static("webhook_callback_verification"));
+    let no_challenge = br#"{"subscription":{}}"#;
+    let mut headers = signed("twitch", no_challenge, "application/json");
+    headers.insert("twitch-eventsub-message-type", HeaderValue::from_static("webhook_callback_verification"));
+    assert_eq!(run(&Method::POST, "twitch", &headers, no_challenge), Err(Rejection::MalformedJson));
 }
 
 #[test]
