@@ -29,15 +29,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use futures_util::StreamExt;
 use hookline_aws::DynamoLedger;
+use hookline_domain::Envelope;
 use hookline_domain::dead_letter::LedgerStatus;
-use hookline_domain::{Envelope, SourcesConfig};
 use hookline_ports::DeadLetterLedger;
 use hookline_tests::chaos::faults::{Emulator, function_pids, kill_busy};
 use hookline_tests::chaos::logs::{
     configured_secrets, dead_letter_outcomes, failed_invocations, leaked, record_outcomes,
 };
 use hookline_tests::chaos::plan::{Delivery, PlannedEvent, SOURCES, counts, plan};
-use hookline_tests::chaos::sender::{Delivered, Sender, SenderStats};
+use hookline_tests::chaos::sender::{Delivered, Sender, SenderStats, senders_config};
 use hookline_tests::chaos::summary::Summary;
 use hookline_tests::stack::{now_unix, required};
 use hookline_tests::{drain_messages, repo_root, sdk_config};
@@ -146,7 +146,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     let sources_json = std::fs::read_to_string(repo_root().join("infra/local/sources.json")).unwrap();
     let sender = Arc::new(Sender {
         base_url: required("HOOKLINE_INGEST_URL"),
-        config: SourcesConfig::from_json(sources_json.as_bytes()).unwrap(),
+        config: senders_config(&sources_json),
         stats: SenderStats::default(),
         give_up_after: Duration::from_secs(180),
         request_timeout: Duration::from_secs(20),

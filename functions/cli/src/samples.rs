@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use hookline_domain::SourcesConfig;
+use hookline_domain::signature::{Scheme, SigningKey};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -58,6 +59,10 @@ pub struct Sample {
     pub unsigned: bool,
     /// Sign with this secret instead of the source's (a sender using a wrong or revoked secret).
     pub wrong_secret: Option<String>,
+    /// Sign with the private key of this 32-byte seed (32 ASCII characters: an Ed25519 seed,
+    /// or SendGrid's P-256 scalar), for a source configured with the public key (Discord,
+    /// Standard Webhooks `v1a`, SendGrid).
+    pub signing_seed: Option<String>,
     /// Change the body after signing.
     pub tampered_body: Option<String>,
     /// Seconds added to the signing time (negative: a stale signature).
@@ -116,10 +121,28 @@ impl Sample {
             key_index: self.key_index,
             event_id: &self.event_id,
         };
-        let mut headers = match &self.wrong_secret {
-            Some(secret) => {
+        let own_key = match (&self.wrong_secret, &self.signing_seed) {
+            (Some(secret), None) => {
+                let scheme = &config.get(&self.source).context("unknown sample source")?.scheme;
+                Some(SigningKey::from_config(scheme, secret)?)
+            }
+            (None, Some(seed)) => {
+                let seed: [u8; 32] = seed.as_bytes().try_into().context("signing_seed is not 32 bytes")?;
+                let source = config.get(&self.source).context("unknown sample source")?;
+                Some(match source.scheme {
+                    Scheme::SendGrid => {
+                        SigningKey::p256_from_scalar(&seed).context("signing_seed is no P-256 scalar")?
+                    }
+                    _ => SigningKey::ed25519_from_seed(&seed),
+                })
+            }
+            (None, None) => None,
+            (Some(_), Some(_)) => bail!("sample {}: give at most one of wrong_secret, signing_seed", self.file),
+        };
+        let mut headers = match own_key {
+            Some(key) => {
                 let mut source = config.get(&self.source).context("unknown sample source")?.clone();
-                source.keys = vec![hookline_domain::signature::SigningKey::from_config(&source.scheme, secret)?];
+                source.keys = vec![key];
                 signed_headers(&SourcesConfig::from_sources([source]), &sign_request)?
             }
             None => signed_headers(config, &sign_request)?,
@@ -221,7 +244,7 @@ mod tests {
     fn every_documented_status_is_covered() {
         let manifest = Manifest::load(&repo_root().join("events/ingest/manifest.json")).unwrap();
         let statuses: std::collections::BTreeSet<u16> = manifest.samples.iter().map(|s| s.expect).collect();
-        for status in [200, 202, 400, 401, 404, 405, 413, 415] {
+        for status in [200, 202, 204, 400, 401, 404, 405, 413, 415] {
             assert!(statuses.contains(&status), "no sample answers {status}");
         }
     }

@@ -52,6 +52,15 @@ pub enum Handshake {
     ZoomUrlValidation { plain_token: String, encrypted_token: String },
     /// Twitch's `webhook_callback_verification`: 200, the challenge as `text/plain`.
     TwitchChallenge { challenge: String },
+    /// Discord's webhook-events PING (`"type": 0`): 204, no body.
+    DiscordPing,
+}
+
+/// The top-level `type` of a Discord webhook-events body: 0 is Discord's PING.
+#[derive(serde::Deserialize)]
+struct DiscordType {
+    #[serde(rename = "type")]
+    kind: u8,
 }
 
 /// Zoom's validation request: `{"event": "endpoint.url_validation", "payload": {"plainToken": ...}}`.
@@ -228,6 +237,10 @@ fn handshake(
             let challenge = json.and_then(|json| json.challenge.clone()).ok_or(Rejection::MalformedJson)?;
             Some(Handshake::TwitchChallenge { challenge })
         }
+        Scheme::Discord if json.is_some() => serde_json::from_slice::<DiscordType>(body)
+            .ok()
+            .filter(|body| body.kind == 0)
+            .map(|_| Handshake::DiscordPing),
         _ => None,
     })
 }
@@ -260,11 +273,13 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         Scheme::StandardWebhooks => {
             standard_webhooks::header_names(headers).ok().and_then(|names| from_header(names.id))
         }
-        Scheme::Stripe => json.and_then(|json| json.id.clone()),
+        // An interaction's `id`; webhook events carry none (the body's hash).
+        Scheme::Stripe | Scheme::Discord => json.and_then(|json| json.id.clone()),
         Scheme::Paddle | Scheme::Square(_) => json.and_then(|json| json.event_id.clone()),
         Scheme::Twitch => from_header(signature::TWITCH_MESSAGE_ID),
         // Zoom sends no delivery id it signs: the body's hash.
-        Scheme::Slack | Scheme::Zoom => None,
+        // SendGrid posts a batch of events: one webhook, under the body's hash.
+        Scheme::Slack | Scheme::Zoom | Scheme::SendGrid => None,
         Scheme::Hmac(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
         Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
     }
@@ -292,7 +307,7 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
             "x-shopify-triggered-at",
         ],
         Scheme::Slack => &["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"],
-        Scheme::Paddle | Scheme::Square(_) => &[],
+        Scheme::Paddle | Scheme::Square(_) | Scheme::Discord | Scheme::SendGrid => &[],
         Scheme::Zoom => &["x-zm-request-timestamp", "x-zm-trackingid"],
         Scheme::Twitch => &[
             "twitch-eventsub-message-id",

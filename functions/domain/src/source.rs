@@ -101,6 +101,8 @@ impl Source {
             | Scheme::Twitch
             | Scheme::Linear
             | Scheme::GitLab
+            | Scheme::Discord
+            | Scheme::SendGrid
             | Scheme::Square(_) => &["application/json"],
             // GitHub can be set to deliver form-encoded payloads; Slack's slash commands and
             // interactivity are form-encoded while its Events API is JSON.

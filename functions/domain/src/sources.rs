@@ -186,6 +186,8 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         "twitch" => Scheme::Twitch,
         "linear" => Scheme::Linear,
         "gitlab" => Scheme::GitLab,
+        "discord" => Scheme::Discord,
+        "sendgrid" => Scheme::SendGrid,
         "square" => {
             let url = raw.notification_url.as_deref().ok_or("the square scheme needs `notification_url`")?;
             // The URL is signed byte for byte, so it must be exactly what Square was given.
@@ -214,7 +216,7 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         other => {
             return Err(format!(
                 "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack, paddle, zoom, twitch, \
-                 linear, gitlab, square, hmac_sha256 or hmac_sha1"
+                 linear, gitlab, square, discord, sendgrid, hmac_sha256 or hmac_sha1"
             ));
         }
     })
@@ -234,7 +236,7 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 13);
+        assert_eq!(config.len(), 15);
         assert_eq!(config.get("twitch").unwrap().tolerance_seconds, 600, "Twitch's own 10 minutes");
         assert_eq!(config.get("linear").unwrap().tolerance_seconds, 3600, "configured");
         let intercom = config.get("intercom").unwrap();

@@ -39,6 +39,10 @@ const HEADER_NAMES: &[&str] = &[
     "linear-signature",
     "x-gitlab-token",
     "x-square-hmacsha256-signature",
+    "x-signature-ed25519",
+    "x-signature-timestamp",
+    "x-twilio-email-event-webhook-signature",
+    "x-twilio-email-event-webhook-timestamp",
     "content-type",
     "x-other",
 ];
@@ -92,10 +96,17 @@ fn square() -> Scheme {
 
 /// [`any_scheme`] and the schemes `sign` cannot sign for any key, body and time (Twitch
 /// formats its time as a date, Linear signs a timestamp inside the body, GitLab sends the key
-/// itself as a header): each is signed and verified in its own module's tests; here they are
+/// itself as a header, Discord signs with a private key): each is signed and verified in its own module's tests; here they are
 /// only fed hostile input.
 fn every_scheme() -> impl Strategy<Value = Scheme> {
-    prop_oneof![any_scheme(), Just(Scheme::Twitch), Just(Scheme::Linear), Just(Scheme::GitLab)]
+    prop_oneof![
+        any_scheme(),
+        Just(Scheme::Twitch),
+        Just(Scheme::Linear),
+        Just(Scheme::GitLab),
+        Just(Scheme::Discord),
+        Just(Scheme::SendGrid)
+    ]
 }
 
 fn any_key() -> impl Strategy<Value = SigningKey> {
@@ -139,9 +150,10 @@ fn is_hex(scheme: &Scheme) -> bool {
         | Scheme::Paddle
         | Scheme::Zoom
         | Scheme::Twitch
-        | Scheme::Linear => true,
+        | Scheme::Linear
+        | Scheme::Discord => true,
         Scheme::Hmac(options) => options.encoding == SignatureEncoding::Hex,
-        Scheme::StandardWebhooks | Scheme::Shopify | Scheme::GitLab | Scheme::Square(_) => false,
+        Scheme::StandardWebhooks | Scheme::Shopify | Scheme::GitLab | Scheme::Square(_) | Scheme::SendGrid => false,
     }
 }
 
@@ -158,6 +170,8 @@ fn signature_header(scheme: &Scheme) -> HeaderName {
         Scheme::Twitch => HeaderName::from_static("twitch-eventsub-message-signature"),
         Scheme::Linear => HeaderName::from_static("linear-signature"),
         Scheme::GitLab => HeaderName::from_static("x-gitlab-token"),
+        Scheme::Discord => HeaderName::from_static("x-signature-ed25519"),
+        Scheme::SendGrid => HeaderName::from_static("x-twilio-email-event-webhook-signature"),
         Scheme::Square(_) => HeaderName::from_static("x-square-hmacsha256-signature"),
         Scheme::Hmac(options) => options.header.clone(),
     }
@@ -208,6 +222,10 @@ proptest! {
             Scheme::StandardWebhooks => vec!["webhook-id".parse().unwrap(), "webhook-timestamp".parse().unwrap(), signature_header(&scheme)],
             Scheme::Slack => vec!["x-slack-request-timestamp".parse().unwrap(), signature_header(&scheme)],
             Scheme::Zoom => vec!["x-zm-request-timestamp".parse().unwrap(), signature_header(&scheme)],
+            Scheme::Discord => vec!["x-signature-timestamp".parse().unwrap(), signature_header(&scheme)],
+            Scheme::SendGrid => {
+                vec!["x-twilio-email-event-webhook-timestamp".parse().unwrap(), signature_header(&scheme)]
+            }
             Scheme::Twitch => vec![
                 "twitch-eventsub-message-id".parse().unwrap(),
                 "twitch-eventsub-message-timestamp".parse().unwrap(),

@@ -104,6 +104,11 @@ pub fn response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
             json_response(200, json_object(&[("encryptedToken", encrypted_token), ("plainToken", plain_token)]))
         }
         Outcome::Handshake(Handshake::TwitchChallenge { challenge }) => text_response(200, challenge),
+        Outcome::Handshake(Handshake::DiscordPing) => {
+            let mut response = ApiGatewayV2httpResponse::default();
+            response.status_code = 204;
+            response
+        }
         Outcome::Rejected(rejection) => {
             let mut response = error_response(rejection.status(), rejection.public_code());
             if rejection.status() == 405 {
@@ -368,6 +373,8 @@ mod tests {
         let twitch = response(&Outcome::Handshake(Handshake::TwitchChallenge { challenge: tricky.into() }));
         assert_eq!((twitch.status_code, twitch.body), (200, Some(Body::Text(tricky.into()))));
         assert_eq!(twitch.headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        let ping = response(&Outcome::Handshake(Handshake::DiscordPing));
+        assert_eq!((ping.status_code, ping.body), (204, None));
     }
 
     #[test]

@@ -53,6 +53,12 @@ async fn every_sample_gets_its_documented_status_and_only_accepted_ones_are_enqu
         let response = invoke(&service(&queue), file).await;
         assert_eq!(response.status_code, i64::from(expected), "{file}: {:?}", response.body);
         let messages = queue.messages();
+        if expected == 204 {
+            // Discord's PING: an empty answer.
+            assert_eq!(response.body, None, "{file}");
+            assert!(messages.is_empty(), "{file} was enqueued");
+            continue;
+        }
         if let Some(answer) = sample["expect_body"].as_str() {
             // A handshake: the provider reads the answer back as it is.
             assert_eq!(body_text(&response), answer, "{file}");

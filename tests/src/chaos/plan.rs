@@ -3,10 +3,17 @@
 //! event's index, so a run's mix is known before anything is sent.
 
 /// The sources of `infra/local/sources.json`: one of every signature scheme.
-pub const SOURCES: [&str; 13] = [
+pub const SOURCES: [&str; 15] = [
     "stripe", "github", "shopify", "slack", "acme", "partner", "intercom", "paddle", "zoom", "twitch", "linear",
-    "gitlab", "square",
+    "gitlab", "square", "discord", "sendgrid",
 ];
+
+/// The P-256 scalar of the key the local `sendgrid` source's public key belongs to.
+pub const LOCAL_SENDGRID_SCALAR: &[u8; 32] = b"hookline-local-sendgrid-scalar01";
+
+/// The seed of the Ed25519 key the local `discord` source's public key (infra/local/sources.json)
+/// belongs to: the chaos run signs as Discord with it.
+pub const LOCAL_DISCORD_SEED: &[u8; 32] = b"hookline-local-discord-seed-0001";
 
 /// How an event's handler behaves (through the processor's payload-marker fault injection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +68,10 @@ impl PlannedEvent {
         match self.source {
             "stripe" => format!(r#"{{"id":"{id}","object":"event","type":"invoice.paid","n":{n}{fault}}}"#),
             "slack" => format!(r#"{{"type":"event_callback","event_id":"{id}","team_id":"T1","n":{n}{fault}}}"#),
+            // A Discord event, never its PING (type 0).
+            "discord" => format!(
+                r#"{{"version":1,"type":1,"id":"{id}","event":{{"type":"ENTITLEMENT_CREATE"}},"n":{n}{fault}}}"#
+            ),
             "paddle" | "square" => format!(r#"{{"event_id":"{id}","event_type":"order.created","n":{n}{fault}}}"#),
             // Linear signs a time inside the body: the plan's (the local source's tolerance
             // covers a run).

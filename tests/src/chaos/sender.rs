@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use hookline_cli::signer::{SignRequest, signed_headers};
 use hookline_domain::SourcesConfig;
-use hookline_domain::signature::Scheme;
+use hookline_domain::signature::{Scheme, SigningKey};
 
 use super::http1::{PostError, post};
-use super::plan::{Delivery, PlannedEvent};
+use super::plan::{Delivery, LOCAL_DISCORD_SEED, LOCAL_SENDGRID_SCALAR, PlannedEvent};
 
 /// How a delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,4 +124,20 @@ impl Sender {
             tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64() / 2.0)).await;
         }
     }
+}
+
+/// The sources configuration as the senders hold it: each source's keys, but the private key
+/// where the receiver holds the public one (Discord, SendGrid).
+pub fn senders_config(sources_json: &str) -> SourcesConfig {
+    let config = SourcesConfig::from_json(sources_json.as_bytes()).expect("the local sources document is valid");
+    SourcesConfig::from_sources(config.iter().cloned().map(|mut source| {
+        match source.scheme {
+            Scheme::Discord => source.keys = vec![SigningKey::ed25519_from_seed(LOCAL_DISCORD_SEED)],
+            Scheme::SendGrid => {
+                source.keys = vec![SigningKey::p256_from_scalar(LOCAL_SENDGRID_SCALAR).expect("a valid scalar")];
+            }
+            _ => {}
+        }
+        source
+    }))
 }

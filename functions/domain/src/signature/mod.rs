@@ -4,13 +4,15 @@
 //! result out. Every comparison of a computed signature against a received one is
 //! constant-time. Each scheme lives in its own file.
 
+mod discord;
 mod generic_hmac;
 mod github;
 mod gitlab;
 mod hmac_sha256;
-mod key;
+pub(crate) mod key;
 mod linear;
 mod paddle;
+mod sendgrid;
 mod shopify;
 mod slack;
 mod square;
@@ -51,6 +53,12 @@ pub enum Scheme {
     /// Linear: `Linear-Signature: <hex>` over the body; the body's `webhookTimestamp` (ms)
     /// within the tolerance.
     Linear,
+    /// Discord: `X-Signature-Ed25519: <hex>` over `{X-Signature-Timestamp}{body}`, under the
+    /// application's public key.
+    Discord,
+    /// SendGrid's Event Webhook: `X-Twilio-Email-Event-Webhook-Signature: <base64 DER>`, ECDSA
+    /// P-256 / SHA-256 over `{timestamp}{body}` under the verification key.
+    SendGrid,
     /// GitLab: `X-Gitlab-Token`, the secret token itself (nothing is signed).
     GitLab,
     /// Square: `x-square-hmacsha256-signature: <base64>` over the notification URL and body.
@@ -108,6 +116,8 @@ impl Scheme {
             Scheme::Twitch => "twitch",
             Scheme::Linear => "linear",
             Scheme::GitLab => "gitlab",
+            Scheme::Discord => "discord",
+            Scheme::SendGrid => "sendgrid",
             Scheme::Square(_) => "square",
             Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha256, .. }) => "hmac_sha256",
             Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha1, .. }) => "hmac_sha1",
@@ -125,6 +135,8 @@ impl Scheme {
                 | Scheme::Zoom
                 | Scheme::Twitch
                 | Scheme::Linear
+                | Scheme::Discord
+                | Scheme::SendGrid
         )
     }
 
@@ -229,6 +241,8 @@ pub fn verify(scheme: &Scheme, request: &VerifyRequest<'_>) -> Result<Verified, 
         Scheme::Twitch => twitch::verify(request),
         Scheme::Linear => linear::verify(request),
         Scheme::GitLab => gitlab::verify(request),
+        Scheme::Discord => discord::verify(request),
+        Scheme::SendGrid => sendgrid::verify(request),
         Scheme::Square(options) => square::verify(&options.notification_url, request),
         Scheme::Hmac(options) => generic_hmac::verify(options, request),
     }
@@ -258,6 +272,8 @@ pub fn sign(
         Scheme::Twitch => twitch::sign(key, body, now_unix, message_id),
         Scheme::Linear => linear::sign(key, body),
         Scheme::GitLab => gitlab::sign(key),
+        Scheme::Discord => discord::sign(key, body, now_unix),
+        Scheme::SendGrid => sendgrid::sign(key, body, now_unix),
         Scheme::Square(options) => square::sign(&options.notification_url, key, body),
         Scheme::Hmac(options) => generic_hmac::sign(options, key, body),
     }

@@ -1,8 +1,10 @@
-//! Standard Webhooks (<https://www.standardwebhooks.com>), symmetric signatures.
+//! Standard Webhooks (<https://www.standardwebhooks.com>).
 //!
 //! Signed content is `{webhook-id}.{webhook-timestamp}.{body}`; `webhook-signature` is a
-//! space-separated list of `version,signature` entries, of which only `v1` (base64
-//! HMAC-SHA256) is symmetric.
+//! space-separated list of `version,signature` entries: `v1` (base64 HMAC-SHA256 under a
+//! `whsec_` secret) and `v1a` (base64 Ed25519 under a `whpk_` public key, checked with
+//! `verify_strict`). A source may list secrets and public keys together, and a sender may list
+//! both kinds of entries; each entry is checked only against keys of its kind.
 //!
 //! Svix, the scheme's origin, sends the same three headers as `svix-id`, `svix-timestamp` and
 //! `svix-signature` on its default tier (Clerk and Resend among its senders), with the same
@@ -18,6 +20,7 @@ use super::hmac_sha256::{self, malformed, single_header};
 use super::{SignatureError, SigningKey, Verified, VerifyRequest, timestamp};
 
 const V1: &str = "v1,";
+const V1A: &str = "v1a,";
 
 /// The names under which a sender puts the three headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,20 +63,39 @@ pub(super) fn verify(request: &VerifyRequest<'_>) -> Result<Verified, SignatureE
     }
     let signed_at = timestamp::parse_within_tolerance(timestamp, names.timestamp, request)?;
 
-    // Entries of other versions (`v1a` is the asymmetric one) and entries that do not decode
-    // are skipped: a sender rotating keys or adding schemes may list several, and one bad
-    // entry must not hide a good one.
-    let candidates: Vec<Vec<u8>> = signature
-        .split(' ')
-        .filter_map(|entry| entry.strip_prefix(V1))
-        .filter(|encoded| !encoded.is_empty())
-        .filter_map(|encoded| STANDARD.decode(encoded).ok())
-        .collect();
-    if candidates.is_empty() {
-        return Err(malformed(names.signature, "no well-formed v1 signature"));
+    // Entries of other versions and entries that do not decode are skipped: a sender rotating
+    // keys or adding schemes may list several, and one bad entry must not hide a good one.
+    let mut macs = Vec::new();
+    let mut signatures = Vec::new();
+    for entry in signature.split(' ') {
+        if let Some(encoded) = entry.strip_prefix(V1).filter(|e| !e.is_empty()) {
+            macs.extend(STANDARD.decode(encoded).ok());
+        } else if let Some(encoded) = entry.strip_prefix(V1A) {
+            let decoded = STANDARD.decode(encoded).ok();
+            signatures.extend(decoded.and_then(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok()));
+        }
+    }
+    if macs.is_empty() && signatures.is_empty() {
+        return Err(malformed(names.signature, "no well-formed v1 or v1a signature"));
     }
     let parts = [id.as_bytes(), b".", timestamp.as_bytes(), b".", request.body];
-    hmac_sha256::match_candidates(request.keys, &parts, &candidates, Some(signed_at))
+    let by_mac = hmac_sha256::find_matching_key(request.keys, &parts, &macs);
+    let by_signature = if signatures.is_empty() {
+        None
+    } else {
+        let message = parts.concat();
+        request.keys.iter().position(|key| {
+            key.ed25519_verifying()
+                .is_some_and(|public| signatures.iter().any(|s| public.verify_strict(&message, s).is_ok()))
+        })
+    };
+    // The first key in the list that matched, whichever kind it is.
+    by_mac
+        .into_iter()
+        .chain(by_signature)
+        .min()
+        .map(|key_index| Verified { key_index, signed_at: Some(signed_at) })
+        .ok_or(SignatureError::NoMatchingSignature)
 }
 
 /// No headers when `message_id` is empty or not visible ASCII: [`verify`] would refuse
@@ -86,8 +108,16 @@ pub(super) fn sign(key: &SigningKey, body: &[u8], now_unix: i64, message_id: &st
         return Vec::new();
     }
     let timestamp = now_unix.to_string();
-    let mac = hmac_sha256::compute(key.as_bytes(), &[message_id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
-    let Ok(signature) = HeaderValue::from_str(&format!("{V1}{}", STANDARD.encode(mac))) else {
+    let parts = [message_id.as_bytes(), b".", timestamp.as_bytes(), b".", body];
+    let signature = match key.ed25519_signing() {
+        Some(signing) => {
+            use ed25519_dalek::Signer;
+            format!("{V1A}{}", STANDARD.encode(signing.sign(&parts.concat()).to_bytes()))
+        }
+        None if key.is_secret() => format!("{V1}{}", STANDARD.encode(hmac_sha256::compute(key.as_bytes(), &parts))),
+        None => return Vec::new(),
+    };
+    let Ok(signature) = HeaderValue::from_str(&signature) else {
         return Vec::new();
     };
     vec![
@@ -183,6 +213,38 @@ mod tests {
         assert_eq!(check(&other_ts, GO_BODY, &keys, GO_TS), Err(SignatureError::NoMatchingSignature));
     }
 
+    // Published vector: standard-webhooks/standard-webhooks libraries/go/webhook_asymmetric_test.go
+    // (TestAsymmetricWebhookSign), the Go vector's id, timestamp and body signed with Ed25519.
+    const V1A_EXPECTED: &str =
+        "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==";
+
+    #[test]
+    fn the_published_v1a_vector_signs_and_verifies() {
+        use crate::signature::key::tests::{V1A_PUBLIC_KEY, V1A_SIGNING_KEY};
+        let signing = key(V1A_SIGNING_KEY);
+        let public = key(V1A_PUBLIC_KEY);
+        assert_eq!(into_map(sign(&signing, GO_BODY, GO_TS, GO_ID))[SIGNATURE], V1A_EXPECTED);
+        assert_eq!(check(&go_headers(V1A_EXPECTED), GO_BODY, std::slice::from_ref(&public), GO_TS), ok(0, GO_TS));
+        assert_eq!(
+            check(&go_headers(V1A_EXPECTED), b"{\"test\": 2432232315}", std::slice::from_ref(&public), GO_TS),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        // Mixed lists both ways: a v1 entry and a v1a entry, a secret and a public key.
+        let both = format!("{GO_SIGNATURE} {V1A_EXPECTED}");
+        assert_eq!(check(&go_headers(&both), GO_BODY, &[public.clone(), key(GO_SECRET)], GO_TS), ok(0, GO_TS));
+        assert_eq!(check(&go_headers(&both), GO_BODY, &[key(RUST_SECRET), key(GO_SECRET)], GO_TS), ok(1, GO_TS));
+        assert_eq!(check(&go_headers(V1A_EXPECTED), GO_BODY, &[key(GO_SECRET), public], GO_TS), ok(1, GO_TS));
+        // A v1a signature is never checked against a secret, nor a v1 MAC against a public key.
+        assert_eq!(
+            check(&go_headers(V1A_EXPECTED), GO_BODY, &[key(GO_SECRET)], GO_TS),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        assert_eq!(
+            check(&go_headers(GO_SIGNATURE), GO_BODY, &[key(V1A_PUBLIC_KEY)], GO_TS),
+            Err(SignatureError::NoMatchingSignature)
+        );
+    }
+
     fn svix(signature: &str) -> http::HeaderMap {
         headers(&[(SVIX.id, GO_ID), (SVIX.timestamp, &GO_TS.to_string()), (SVIX.signature, signature)])
     }
@@ -256,7 +318,7 @@ mod tests {
         let relabelled = GO_SIGNATURE.replacen("v1,", "v1a,", 1);
         assert_eq!(
             check(&go_headers(&relabelled), GO_BODY, &[key(GO_SECRET)], GO_TS),
-            Err(malformed(SIGNATURE, "no well-formed v1 signature"))
+            Err(malformed(SIGNATURE, "no well-formed v1 or v1a signature"))
         );
         // A v1 entry of the wrong length is well-formed but cannot match.
         assert_eq!(
@@ -270,7 +332,7 @@ mod tests {
         for bad in ["", " ", "v1", "v1,", "v1,%%%", "v2,abc", "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="] {
             assert_eq!(
                 check(&go_headers(bad), GO_BODY, &[key(GO_SECRET)], GO_TS),
-                Err(malformed(SIGNATURE, "no well-formed v1 signature")),
+                Err(malformed(SIGNATURE, "no well-formed v1 or v1a signature")),
                 "{bad:?}"
             );
         }
