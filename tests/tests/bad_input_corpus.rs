@@ -202,6 +202,7 @@ fn event(name: &str, request: &Value) -> Value {
         headers: &headers,
         body: sent,
         base64: request["base64"].as_bool().unwrap_or(false),
+        query: "",
         time_epoch_millis: SIGNED_AT * 1000,
     });
     if let Some(parameter) = request["path_parameter"].as_str() {

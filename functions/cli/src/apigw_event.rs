@@ -14,10 +14,12 @@ pub struct HttpRequest<'a> {
     pub body: &'a [u8],
     /// Send the body base64-encoded, as API Gateway does for binary media.
     pub base64: bool,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
     pub time_epoch_millis: i64,
 }
 
-/// The event API Gateway would deliver for `request` on route `POST /webhooks/{source}`.
+/// The event API Gateway would deliver for `request` on route `ANY /webhooks/{source}`.
 pub fn http_api_event(request: &HttpRequest<'_>) -> Value {
     let mut headers = Map::new();
     for (name, value) in request.headers {
@@ -37,7 +39,7 @@ pub fn http_api_event(request: &HttpRequest<'_>) -> Value {
         "version": "2.0",
         "routeKey": "POST /webhooks/{source}",
         "rawPath": request.path,
-        "rawQueryString": "",
+        "rawQueryString": request.query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012",
@@ -84,6 +86,7 @@ mod tests {
             headers: &headers,
             body: b"{}",
             base64: false,
+            query: "",
             time_epoch_millis: 5,
         });
         assert_eq!(event["version"], "2.0");
@@ -102,6 +105,7 @@ mod tests {
             headers: &[],
             body: &[0xff, 0x00],
             base64: false,
+            query: "",
             time_epoch_millis: 5,
         });
         assert_eq!(event["isBase64Encoded"], true);

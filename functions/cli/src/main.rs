@@ -179,6 +179,7 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
                 headers: &headers,
                 body: &body,
                 base64: false,
+                query: "",
                 time_epoch_millis: now * 1000,
             });
             println!("{}", serde_json::to_string_pretty(&event)?);

@@ -35,6 +35,9 @@ pub struct Sample {
     pub path: Option<String>,
     #[serde(default = "post")]
     pub method: String,
+    /// The raw query string (a `GET` endpoint check's).
+    #[serde(default)]
+    pub query: String,
     /// The body: inline text, a file beside the manifest, or a repeated text.
     pub body: Option<String>,
     pub body_file: Option<String>,
@@ -164,6 +167,7 @@ impl Sample {
             headers: &headers,
             body: &body,
             base64: self.base64,
+            query: &self.query,
             time_epoch_millis: now_unix * 1000,
         }))
     }
@@ -244,7 +248,7 @@ mod tests {
     fn every_documented_status_is_covered() {
         let manifest = Manifest::load(&repo_root().join("events/ingest/manifest.json")).unwrap();
         let statuses: std::collections::BTreeSet<u16> = manifest.samples.iter().map(|s| s.expect).collect();
-        for status in [200, 202, 204, 400, 401, 404, 405, 413, 415] {
+        for status in [200, 202, 204, 400, 401, 403, 404, 405, 413, 415] {
             assert!(statuses.contains(&status), "no sample answers {status}");
         }
     }

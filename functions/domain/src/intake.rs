@@ -14,7 +14,7 @@ use crate::envelope::{Envelope, EnvelopeBody, MAX_FORWARDED_HEADER_BYTES, embeds
 use crate::event_id::{EventId, EventIdOrigin};
 use crate::instant::rfc3339_millis;
 use crate::json_body::JsonBody;
-use crate::signature::{self, Scheme, SignatureError, VerifyRequest, standard_webhooks};
+use crate::signature::{self, MetaOptions, Scheme, SignatureError, VerifyRequest, standard_webhooks};
 use crate::source::{Source, is_json_media_type, media_type};
 use crate::sources::SourcesConfig;
 
@@ -27,6 +27,9 @@ pub struct IntakeRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The body as received: decoded here if it came as base64, once the cheap checks pass.
     pub body: RequestBody<'a>,
+    /// The raw query string (without `?`; empty when there is none): read only for a `GET`
+    /// endpoint check.
+    pub query: &'a str,
     /// Milliseconds since the Unix epoch at receipt.
     pub now_unix_millis: i64,
 }
@@ -54,6 +57,9 @@ pub enum Handshake {
     TwitchChallenge { challenge: String },
     /// Discord's webhook-events PING (`"type": 0`): 204, no body.
     DiscordPing,
+    /// Meta's `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`: 200, the
+    /// challenge as `text/plain`.
+    MetaChallenge { challenge: String },
 }
 
 /// The top-level `type` of a Discord webhook-events body: 0 is Discord's PING.
@@ -99,6 +105,10 @@ pub enum Rejection {
     MalformedJson,
     #[error("body is flagged as base64 and is not base64")]
     BodyNotBase64,
+    #[error("endpoint check without hub.mode=subscribe and a hub.challenge")]
+    MalformedEndpointCheck,
+    #[error("endpoint check with a verify token that is not the configured one")]
+    WrongVerifyToken,
 }
 
 impl Rejection {
@@ -110,7 +120,8 @@ impl Rejection {
             Rejection::HeadersTooLarge => 431,
             Rejection::Unauthorized(_) => 401,
             Rejection::UnsupportedContentType => 415,
-            Rejection::MalformedJson | Rejection::BodyNotBase64 => 400,
+            Rejection::MalformedJson | Rejection::BodyNotBase64 | Rejection::MalformedEndpointCheck => 400,
+            Rejection::WrongVerifyToken => 403,
         }
     }
 
@@ -125,6 +136,8 @@ impl Rejection {
             Rejection::UnsupportedContentType => "unsupported_content_type",
             Rejection::MalformedJson => "malformed_json",
             Rejection::BodyNotBase64 => "body_not_base64",
+            Rejection::MalformedEndpointCheck => "malformed_endpoint_check",
+            Rejection::WrongVerifyToken => "wrong_verify_token",
         }
     }
 
@@ -138,13 +151,19 @@ impl Rejection {
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::UnsupportedContentType => "unsupported_media_type",
             Rejection::MalformedJson => "malformed_json",
-            Rejection::BodyNotBase64 => "bad_request",
+            Rejection::BodyNotBase64 | Rejection::MalformedEndpointCheck => "bad_request",
+            Rejection::WrongVerifyToken => "forbidden",
         }
     }
 }
 
 /// Decides what to do with `request` under `config`.
 pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result<Decision<'a>, Rejection> {
+    if request.method == Method::GET
+        && let Some(Source { scheme: Scheme::Meta(options), .. }) = config.get(request.source)
+    {
+        return meta_endpoint_check(options, request.query).map(Decision::Handshake);
+    }
     if request.method != Method::POST {
         return Err(Rejection::MethodNotAllowed);
     }
@@ -208,6 +227,29 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         },
         event_id_origin,
     })
+}
+
+/// Meta's endpoint check: `hub.mode=subscribe`, the configured `hub.verify_token` (compared
+/// in constant time) and a `hub.challenge` to echo. A parameter given twice is refused: which
+/// of the two Meta meant would be a guess.
+fn meta_endpoint_check(options: &MetaOptions, query: &str) -> Result<Handshake, Rejection> {
+    let mut found: [Option<String>; 3] = Default::default();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let Some(slot) = ["hub.mode", "hub.verify_token", "hub.challenge"].iter().position(|n| *n == name) else {
+            continue;
+        };
+        if found[slot].replace(value.into_owned()).is_some() {
+            return Err(Rejection::MalformedEndpointCheck);
+        }
+    }
+    let [mode, token, challenge] = found;
+    let (Some("subscribe"), Some(challenge)) = (mode.as_deref(), challenge) else {
+        return Err(Rejection::MalformedEndpointCheck);
+    };
+    let token = token.ok_or(Rejection::WrongVerifyToken)?;
+    signature::gitlab::matching_token(std::slice::from_ref(&options.verify_token), token.as_bytes())
+        .map(|_| Handshake::MetaChallenge { challenge })
+        .ok_or(Rejection::WrongVerifyToken)
 }
 
 /// The handshake a verified request is, if it is one.
@@ -279,7 +321,7 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         Scheme::Twitch => from_header(signature::TWITCH_MESSAGE_ID),
         // Zoom sends no delivery id it signs: the body's hash.
         // SendGrid posts a batch of events: one webhook, under the body's hash.
-        Scheme::Slack | Scheme::Zoom | Scheme::SendGrid => None,
+        Scheme::Slack | Scheme::Zoom | Scheme::SendGrid | Scheme::Meta(_) => None,
         Scheme::Hmac(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
         Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
     }
@@ -307,7 +349,7 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
             "x-shopify-triggered-at",
         ],
         Scheme::Slack => &["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"],
-        Scheme::Paddle | Scheme::Square(_) | Scheme::Discord | Scheme::SendGrid => &[],
+        Scheme::Paddle | Scheme::Square(_) | Scheme::Discord | Scheme::SendGrid | Scheme::Meta(_) => &[],
         Scheme::Zoom => &["x-zm-request-timestamp", "x-zm-trackingid"],
         Scheme::Twitch => &[
             "twitch-eventsub-message-id",

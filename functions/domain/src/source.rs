@@ -103,6 +103,7 @@ impl Source {
             | Scheme::GitLab
             | Scheme::Discord
             | Scheme::SendGrid
+            | Scheme::Meta(_)
             | Scheme::Square(_) => &["application/json"],
             // GitHub can be set to deliver form-encoded payloads; Slack's slash commands and
             // interactivity are form-encoded while its Events API is JSON.

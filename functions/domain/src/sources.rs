@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::signature::{GenericHmacOptions, HmacAlgorithm, Scheme, SignatureEncoding, SigningKey, SquareOptions};
+use crate::signature::{
+    GenericHmacOptions, HmacAlgorithm, MetaOptions, Scheme, SignatureEncoding, SigningKey, SquareOptions,
+};
 use crate::source::{ContentTypes, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING, Source, SourceName};
 
 /// Most live secrets one source may have (rotation keeps two or three live).
@@ -57,6 +59,8 @@ struct RawSource {
     forward_headers: Vec<String>,
     /// Square's signed notification URL.
     notification_url: Option<String>,
+    /// Meta's verify token (the GET endpoint check).
+    verify_token: Option<String>,
     // Options of the generic `hmac_sha256` and `hmac_sha1` schemes.
     header: Option<String>,
     encoding: Option<String>,
@@ -136,6 +140,9 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
     if raw.notification_url.is_some() && !matches!(scheme, Scheme::Square(_)) {
         return Err("`notification_url` only applies to the square scheme".into());
     }
+    if raw.verify_token.is_some() && !matches!(scheme, Scheme::Meta(_)) {
+        return Err("`verify_token` only applies to the meta scheme".into());
+    }
     let tolerance_seconds = raw.tolerance_seconds.unwrap_or(scheme.default_tolerance_seconds());
     if raw.tolerance_seconds.is_some() && !scheme.is_timestamped() {
         return Err(format!("`tolerance_seconds` does not apply to the {} scheme", scheme.name()));
@@ -186,6 +193,11 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         "twitch" => Scheme::Twitch,
         "linear" => Scheme::Linear,
         "gitlab" => Scheme::GitLab,
+        "meta" => {
+            let token = raw.verify_token.as_deref().filter(|t| !t.is_empty());
+            let token = token.ok_or("the meta scheme needs `verify_token`, the app's webhook verify token")?;
+            Scheme::Meta(MetaOptions { verify_token: SigningKey::from_bytes(token.as_bytes()) })
+        }
         "discord" => Scheme::Discord,
         "sendgrid" => Scheme::SendGrid,
         "square" => {
@@ -216,7 +228,7 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         other => {
             return Err(format!(
                 "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack, paddle, zoom, twitch, \
-                 linear, gitlab, square, discord, sendgrid, hmac_sha256 or hmac_sha1"
+                 linear, gitlab, square, discord, sendgrid, meta, hmac_sha256 or hmac_sha1"
             ));
         }
     })
@@ -236,7 +248,7 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 15);
+        assert_eq!(config.len(), 16);
         assert_eq!(config.get("twitch").unwrap().tolerance_seconds, 600, "Twitch's own 10 minutes");
         assert_eq!(config.get("linear").unwrap().tolerance_seconds, 3600, "configured");
         let intercom = config.get("intercom").unwrap();

@@ -101,7 +101,7 @@ fn run<'a>(
     body: &'a [u8],
     now_unix_millis: i64,
 ) -> Result<Decision<'a>, Rejection> {
-    decide(config, &IntakeRequest { method, source, headers, body: body.into(), now_unix_millis })
+    decide(config, &IntakeRequest { method, source, headers, body: body.into(), query: "", now_unix_millis })
 }
 
 /// The headers a sender of `source` attaches to `body` at `now_ms`, with its first key.

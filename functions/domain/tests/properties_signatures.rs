@@ -6,8 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hookline_domain::signature::{
-    GenericHmacOptions, HmacAlgorithm, KeyError, Scheme, SignatureEncoding, SignatureError, SigningKey, SquareOptions,
-    Verified, VerifyRequest, sign, verify,
+    GenericHmacOptions, HmacAlgorithm, KeyError, MetaOptions, Scheme, SignatureEncoding, SignatureError, SigningKey,
+    SquareOptions, Verified, VerifyRequest, sign, verify,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::collection::vec;
@@ -86,8 +86,13 @@ fn any_scheme() -> impl Strategy<Value = Scheme> {
         Just(Scheme::Paddle),
         Just(Scheme::Zoom),
         Just(square()),
+        Just(meta()),
         generic,
     ]
+}
+
+fn meta() -> Scheme {
+    Scheme::Meta(MetaOptions { verify_token: SigningKey::from_bytes(*b"meta-verify-token") })
 }
 
 fn square() -> Scheme {
@@ -146,6 +151,7 @@ fn is_hex(scheme: &Scheme) -> bool {
     match scheme {
         Scheme::Stripe
         | Scheme::GitHub
+        | Scheme::Meta(_)
         | Scheme::Slack
         | Scheme::Paddle
         | Scheme::Zoom
@@ -162,7 +168,7 @@ fn signature_header(scheme: &Scheme) -> HeaderName {
     match scheme {
         Scheme::StandardWebhooks => HeaderName::from_static("webhook-signature"),
         Scheme::Stripe => HeaderName::from_static("stripe-signature"),
-        Scheme::GitHub => HeaderName::from_static("x-hub-signature-256"),
+        Scheme::GitHub | Scheme::Meta(_) => HeaderName::from_static("x-hub-signature-256"),
         Scheme::Shopify => HeaderName::from_static("x-shopify-hmac-sha256"),
         Scheme::Slack => HeaderName::from_static("x-slack-signature"),
         Scheme::Paddle => HeaderName::from_static("paddle-signature"),

@@ -416,6 +416,7 @@ fn bench_decide(c: &mut Criterion, sources: &StaticSources, cases: &[Case]) {
             source: "stripe",
             headers: &headers,
             body: std::str::from_utf8(&case.body).unwrap().into(),
+            query: "",
             now_unix_millis: NOW_MILLIS,
         };
         assert!(decide(&sources.0, &intake).is_ok());

@@ -80,7 +80,8 @@ pub fn inbound_request(event: &ApiGatewayV2httpRequest) -> InboundRequest<'_> {
         (Some(encoded), true) => RequestBody::Base64(encoded),
         (Some(text), false) => RequestBody::Text(text),
     };
-    InboundRequest { method: &event.request_context.http.method, source, headers: &event.headers, body }
+    let query = event.raw_query_string.as_deref().unwrap_or("");
+    InboundRequest { method: &event.request_context.http.method, source, headers: &event.headers, body, query }
 }
 
 /// `{source}` from a path ending in `/webhooks/{source}` (any stage or prefix before it), for
@@ -103,7 +104,9 @@ pub fn response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
         Outcome::Handshake(Handshake::ZoomUrlValidation { plain_token, encrypted_token }) => {
             json_response(200, json_object(&[("encryptedToken", encrypted_token), ("plainToken", plain_token)]))
         }
-        Outcome::Handshake(Handshake::TwitchChallenge { challenge }) => text_response(200, challenge),
+        Outcome::Handshake(Handshake::TwitchChallenge { challenge } | Handshake::MetaChallenge { challenge }) => {
+            text_response(200, challenge)
+        }
         Outcome::Handshake(Handshake::DiscordPing) => {
             let mut response = ApiGatewayV2httpResponse::default();
             response.status_code = 204;

@@ -17,6 +17,8 @@ pub struct InboundRequest<'a> {
     pub source: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: RequestBody<'a>,
+    /// The raw query string, empty when there is none.
+    pub query: &'a str,
 }
 
 /// What happened to one request. Only `Accepted` and `Handshake` become 2xx.
@@ -98,6 +100,7 @@ impl<Q: Queue, S: SourcesProvider, C: Clock> IngestService<Q, S, C> {
                 source,
                 headers: request.headers,
                 body: request.body,
+                query: request.query,
                 now_unix_millis,
             },
         );
@@ -233,8 +236,13 @@ mod tests {
         headers.insert("content-type", content_type.parse().unwrap());
         let queue = MemoryQueue::new();
         let service = IngestService::new(queue.clone(), StaticSources(Arc::new(config)), FixedClock(NOW * 1000), "T");
-        let request =
-            InboundRequest { method: &Method::POST, source: Some(source), headers: &headers, body: body.into() };
+        let request = InboundRequest {
+            method: &Method::POST,
+            source: Some(source),
+            headers: &headers,
+            body: body.into(),
+            query: "",
+        };
         (service.handle(request).await, queue)
     }
 

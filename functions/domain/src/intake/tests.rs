@@ -29,7 +29,7 @@ fn run<'a>(
     headers: &'a HeaderMap,
     body: &'a [u8],
 ) -> Result<Decision<'a>, Rejection> {
-    decide(&config(), &IntakeRequest { method, source, headers, body: body.into(), now_unix_millis: NOW_MS })
+    decide(&config(), &IntakeRequest { method, source, headers, body: body.into(), query: "", now_unix_millis: NOW_MS })
 }
 
 fn enqueued(decision: Result<Decision<'_>, Rejection>) -> (Envelope<IntakeBody<'_>>, EventIdOrigin) {
@@ -230,6 +230,70 @@ fn twitchs_callback_verification_echoes_the_challenge_and_other_messages_are_eve
     assert_eq!(run(&Method::POST, "twitch", &headers, no_challenge), Err(Rejection::MalformedJson));
 }
 
+fn meta_get(source: &str, query: &str) -> Result<Decision<'static>, Rejection> {
+    let headers = HeaderMap::new();
+    let request = IntakeRequest {
+        method: &Method::GET,
+        source,
+        headers: &headers,
+        body: "".into(),
+        query,
+        now_unix_millis: NOW_MS,
+    };
+    decide(&config(), &request).map(|decision| match decision {
+        Decision::Handshake(handshake) => Decision::Handshake(handshake),
+        other => panic!("a GET was not a handshake: {other:?}"),
+    })
+}
+
+#[test]
+fn metas_get_endpoint_check_echoes_the_challenge_for_the_configured_token_only() {
+    let good = "hub.mode=subscribe&hub.verify_token=local-meta-verify-token&hub.challenge=1158201444";
+    assert_eq!(
+        meta_get("meta", good),
+        Ok(Decision::Handshake(Handshake::MetaChallenge { challenge: "1158201444".into() }))
+    );
+    // Percent-encoding is decoded, the order does not matter.
+    let encoded = "hub.challenge=a%20b&hub.verify_token=local%2Dmeta%2Dverify%2Dtoken&hub.mode=subscribe";
+    assert_eq!(
+        meta_get("meta", encoded),
+        Ok(Decision::Handshake(Handshake::MetaChallenge { challenge: "a b".into() }))
+    );
+    for (query, rejection) in [
+        ("hub.mode=subscribe&hub.verify_token=guessed&hub.challenge=1", Rejection::WrongVerifyToken),
+        ("hub.mode=subscribe&hub.verify_token=local-meta-verify-toke&hub.challenge=1", Rejection::WrongVerifyToken),
+        ("hub.mode=subscribe&hub.challenge=1", Rejection::WrongVerifyToken),
+        (
+            "hub.mode=unsubscribe&hub.verify_token=local-meta-verify-token&hub.challenge=1",
+            Rejection::MalformedEndpointCheck,
+        ),
+        ("hub.mode=subscribe&hub.verify_token=local-meta-verify-token", Rejection::MalformedEndpointCheck),
+        ("", Rejection::MalformedEndpointCheck),
+        (&format!("{good}&hub.challenge=2"), Rejection::MalformedEndpointCheck),
+        (&format!("{good}&hub.verify_token=guessed"), Rejection::MalformedEndpointCheck),
+    ] {
+        assert_eq!(meta_get("meta", query), Err(rejection.clone()), "{query}");
+    }
+    assert_eq!(Rejection::WrongVerifyToken.status(), 403);
+    assert_eq!(Rejection::MalformedEndpointCheck.status(), 400);
+    // GET stays refused for every scheme without a GET handshake, and for unknown sources.
+    for source in ["github", "stripe", "nope"] {
+        assert_eq!(meta_get(source, good), Err(Rejection::MethodNotAllowed), "{source}");
+    }
+}
+
+#[test]
+fn meta_notifications_are_signed_like_githubs_and_enqueued() {
+    let body = br#"{"object":"instagram","entry":[]}"#;
+    let headers = signed("meta", body, "application/json");
+    assert!(headers.contains_key("x-hub-signature-256"));
+    let (envelope, origin) = enqueued(run(&Method::POST, "meta", &headers, body));
+    assert_eq!((envelope.scheme.as_str(), origin), ("meta", EventIdOrigin::BodyHash));
+    let mut tampered = headers.clone();
+    tampered.insert("x-hub-signature-256", HeaderValue::from_static("sha256=00"));
+    assert!(matches!(run(&Method::POST, "meta", &tampered, body), Err(Rejection::Unauthorized(_))));
+}
+
 #[test]
 fn slack_form_bodies_are_enqueued() {
     let body = b"command=%2Fdeploy&text=now";
@@ -372,6 +436,7 @@ fn signed_json_that_is_not_utf8_is_malformed_wherever_the_bytes_are() {
             source: "any",
             headers: &headers,
             body: body.into(),
+            query: "",
             now_unix_millis: NOW_MS,
         };
         let decision = decide(&config, &request);
@@ -406,6 +471,7 @@ fn a_base64_body_is_decoded_only_after_the_source_and_size_checks() {
             source,
             headers,
             body: RequestBody::Base64(encoded),
+            query: "",
             now_unix_millis: NOW_MS,
         };
         decide(&config(), &request).map(|_| ())

@@ -7,7 +7,7 @@
 mod discord;
 mod generic_hmac;
 mod github;
-mod gitlab;
+pub mod gitlab;
 mod hmac_sha256;
 pub(crate) mod key;
 mod linear;
@@ -39,6 +39,10 @@ pub enum Scheme {
     Stripe,
     /// GitHub: `X-Hub-Signature-256: sha256=<hex>` over the body.
     GitHub,
+    /// Meta (WhatsApp, Instagram, Messenger): `X-Hub-Signature-256: sha256=<hex>` over the body
+    /// with the app secret, GitHub's format; a `GET` endpoint check answered with the verify
+    /// token.
+    Meta(MetaOptions),
     /// Shopify: `X-Shopify-Hmac-Sha256: <base64>` over the body.
     Shopify,
     /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}`.
@@ -66,6 +70,14 @@ pub enum Scheme {
     /// Any sender that puts an HMAC (SHA-256, or SHA-1 for older senders such as Intercom's
     /// `X-Hub-Signature: sha1=`) of the body in one header.
     Hmac(GenericHmacOptions),
+}
+
+/// Options of the Meta scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaOptions {
+    /// The verify token configured in the app's webhook settings, held as a key so that it is
+    /// never shown (`Debug` redacts it).
+    pub verify_token: SigningKey,
 }
 
 /// Options of the Square scheme.
@@ -109,6 +121,7 @@ impl Scheme {
             Scheme::StandardWebhooks => "standard_webhooks",
             Scheme::Stripe => "stripe",
             Scheme::GitHub => "github",
+            Scheme::Meta(_) => "meta",
             Scheme::Shopify => "shopify",
             Scheme::Slack => "slack",
             Scheme::Paddle => "paddle",
@@ -233,7 +246,7 @@ pub fn verify(scheme: &Scheme, request: &VerifyRequest<'_>) -> Result<Verified, 
     match scheme {
         Scheme::StandardWebhooks => standard_webhooks::verify(request),
         Scheme::Stripe => stripe::verify(request),
-        Scheme::GitHub => github::verify(request),
+        Scheme::GitHub | Scheme::Meta(_) => github::verify(request),
         Scheme::Shopify => shopify::verify(request),
         Scheme::Slack => slack::verify(request),
         Scheme::Paddle => paddle::FORMAT.verify(request),
@@ -264,7 +277,7 @@ pub fn sign(
     match scheme {
         Scheme::StandardWebhooks => standard_webhooks::sign(key, body, now_unix, message_id),
         Scheme::Stripe => stripe::sign(key, body, now_unix),
-        Scheme::GitHub => github::sign(key, body),
+        Scheme::GitHub | Scheme::Meta(_) => github::sign(key, body),
         Scheme::Shopify => shopify::sign(key, body),
         Scheme::Slack => slack::sign(key, body, now_unix),
         Scheme::Paddle => paddle::FORMAT.sign(key, body, now_unix),
