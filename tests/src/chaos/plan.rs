@@ -3,9 +3,9 @@
 //! event's index, so a run's mix is known before anything is sent.
 
 /// The sources of `infra/local/sources.json`: one of every signature scheme.
-pub const SOURCES: [&str; 15] = [
+pub const SOURCES: [&str; 16] = [
     "stripe", "github", "shopify", "slack", "acme", "partner", "intercom", "paddle", "zoom", "twitch", "linear",
-    "gitlab", "square", "discord", "sendgrid",
+    "gitlab", "square", "discord", "sendgrid", "meta",
 ];
 
 /// The P-256 scalar of the key the local `sendgrid` source's public key belongs to.
