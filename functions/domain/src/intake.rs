@@ -90,7 +90,10 @@ const TWITCH_VERIFICATION: &str = "webhook_callback_verification";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The methods the source takes, for the `Allow` header.
+        allow: &'static str,
+    },
     #[error("unknown source")]
     UnknownSource,
     #[error("body of {size} bytes exceeds the source's limit of {limit}")]
@@ -114,7 +117,7 @@ pub enum Rejection {
 impl Rejection {
     pub fn status(&self) -> u16 {
         match self {
-            Rejection::MethodNotAllowed => 405,
+            Rejection::MethodNotAllowed { .. } => 405,
             Rejection::UnknownSource => 404,
             Rejection::BodyTooLarge { .. } => 413,
             Rejection::HeadersTooLarge => 431,
@@ -128,7 +131,7 @@ impl Rejection {
     /// A stable label for logs and the rejected-by-reason metric.
     pub fn reason(&self) -> &'static str {
         match self {
-            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::MethodNotAllowed { .. } => "method_not_allowed",
             Rejection::UnknownSource => "unknown_source",
             Rejection::BodyTooLarge { .. } => "body_too_large",
             Rejection::HeadersTooLarge => "headers_too_large",
@@ -144,7 +147,7 @@ impl Rejection {
     /// The generic error code a sender sees in the body.
     pub fn public_code(&self) -> &'static str {
         match self {
-            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::MethodNotAllowed { .. } => "method_not_allowed",
             Rejection::UnknownSource => "not_found",
             Rejection::BodyTooLarge { .. } => "payload_too_large",
             Rejection::HeadersTooLarge => "headers_too_large",
@@ -165,7 +168,12 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         return meta_endpoint_check(options, request.query).map(Decision::Handshake);
     }
     if request.method != Method::POST {
-        return Err(Rejection::MethodNotAllowed);
+        // A source with a GET endpoint check takes GET too; an unknown source is told POST.
+        let allow = match config.get(request.source) {
+            Some(Source { scheme: Scheme::Meta(_), .. }) => "GET, POST",
+            _ => "POST",
+        };
+        return Err(Rejection::MethodNotAllowed { allow });
     }
     let source = config.get(request.source).ok_or(Rejection::UnknownSource)?;
     let size = request.body.len();

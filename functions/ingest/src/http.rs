@@ -7,7 +7,7 @@
 //! answered 400 `bad_request` instead of failing the invocation, which API Gateway would turn
 //! into a 500.
 
-use hookline_domain::{Handshake, RequestBody};
+use hookline_domain::{Handshake, Rejection, RequestBody};
 use hookline_ports::{Clock, Queue, SourcesProvider};
 use http::{HeaderValue, header};
 use lambda_http::Body;
@@ -114,8 +114,8 @@ pub fn response(outcome: &Outcome) -> ApiGatewayV2httpResponse {
         }
         Outcome::Rejected(rejection) => {
             let mut response = error_response(rejection.status(), rejection.public_code());
-            if rejection.status() == 405 {
-                response.headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            if let Rejection::MethodNotAllowed { allow } = rejection {
+                response.headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             response
         }

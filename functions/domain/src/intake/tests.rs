@@ -278,8 +278,18 @@ fn metas_get_endpoint_check_echoes_the_challenge_for_the_configured_token_only()
     assert_eq!(Rejection::MalformedEndpointCheck.status(), 400);
     // GET stays refused for every scheme without a GET handshake, and for unknown sources.
     for source in ["github", "stripe", "nope"] {
-        assert_eq!(meta_get(source, good), Err(Rejection::MethodNotAllowed), "{source}");
+        assert_eq!(meta_get(source, good), Err(Rejection::MethodNotAllowed { allow: "POST" }), "{source}");
     }
+    let headers = HeaderMap::new();
+    let put = IntakeRequest {
+        method: &Method::PUT,
+        source: "meta",
+        headers: &headers,
+        body: "".into(),
+        query: "",
+        now_unix_millis: NOW_MS,
+    };
+    assert_eq!(decide(&config(), &put), Err(Rejection::MethodNotAllowed { allow: "GET, POST" }));
 }
 
 #[test]
