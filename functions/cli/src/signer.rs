@@ -37,11 +37,7 @@ pub fn signed_headers(config: &SourcesConfig, request: &SignRequest<'_>) -> Resu
     for (name, value) in sign(&source.scheme, key, request.body, request.now_unix, request.event_id) {
         headers.push((name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()));
     }
-    let id_header = match source.scheme {
-        hookline_domain::signature::Scheme::Hmac(_) => source.id_header.as_ref().map(|h| h.as_str()),
-        _ => source.scheme.unsigned_id_header(),
-    };
-    if let Some(name) = id_header {
+    if let Some(name) = source.unsigned_id_header() {
         headers.push((name.to_owned(), request.event_id.to_owned()));
     }
     Ok(headers)

@@ -255,7 +255,7 @@ fn meta_endpoint_check(options: &MetaOptions, query: &str) -> Result<Handshake, 
         return Err(Rejection::MalformedEndpointCheck);
     };
     let token = token.ok_or(Rejection::WrongVerifyToken)?;
-    signature::gitlab::matching_token(std::slice::from_ref(&options.verify_token), token.as_bytes())
+    signature::matching_token(std::slice::from_ref(&options.verify_token), token.as_bytes())
         .map(|_| Handshake::MetaChallenge { challenge })
         .ok_or(Rejection::WrongVerifyToken)
 }
@@ -316,7 +316,7 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         Header::One(value) => Some(value.to_owned()),
         _ => None,
     };
-    if let Some(name) = source.scheme.unsigned_id_header() {
+    if let Some(name) = source.unsigned_id_header() {
         return from_header(name);
     }
     match &source.scheme {
@@ -330,8 +330,9 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         // Zoom sends no delivery id it signs: the body's hash.
         // SendGrid posts a batch of events: one webhook, under the body's hash.
         Scheme::Slack | Scheme::Zoom | Scheme::SendGrid | Scheme::Meta(_) => None,
-        Scheme::Hmac(_) => source.id_header.as_ref().and_then(|h| from_header(h.as_str())),
-        Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
+        // Their id comes from the unsigned id header, read above (the generic scheme's when one
+        // is configured).
+        Scheme::Hmac(_) | Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
     }
 }
 

@@ -89,6 +89,12 @@ pub struct Source {
 }
 
 impl Source {
+    /// The header carrying the sender's delivery or event id where the signature does not
+    /// cover it: the generic scheme's configured `id_header`, or the scheme's own.
+    pub fn unsigned_id_header(&self) -> Option<&str> {
+        self.id_header.as_ref().map(http::HeaderName::as_str).or_else(|| self.scheme.unsigned_id_header())
+    }
+
     /// The scheme's default content types, used when a source configures none.
     pub(crate) fn default_content_types(scheme: &Scheme) -> ContentTypes {
         let list: &[&str] = match scheme {

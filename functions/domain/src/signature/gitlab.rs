@@ -8,10 +8,8 @@
 //! equality.
 
 use http::{HeaderName, HeaderValue};
-use sha2::{Digest, Sha256};
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use super::hmac_sha256::single_header;
+use super::hmac_sha256::{matching_token, single_header};
 use super::{SignatureError, SigningKey, Verified, VerifyRequest};
 
 const TOKEN: &str = "x-gitlab-token";
@@ -21,21 +19,6 @@ pub(super) fn verify(request: &VerifyRequest<'_>) -> Result<Verified, SignatureE
     matching_token(request.keys, token.as_bytes())
         .map(|key_index| Verified { key_index, signed_at: None })
         .ok_or(SignatureError::NoMatchingSignature)
-}
-
-/// Index of the first key equal to `token`, compared through SHA-256 in constant time (GitLab's
-/// token, Meta's verify token).
-pub fn matching_token(keys: &[SigningKey], token: &[u8]) -> Option<usize> {
-    let token = Sha256::digest(token);
-    let mut found = Choice::from(0);
-    let mut index = 0u64;
-    for (i, key) in keys.iter().enumerate() {
-        let hit =
-            Choice::from(u8::from(key.is_secret())) & Sha256::digest(key.as_bytes()).as_slice().ct_eq(token.as_slice());
-        index.conditional_assign(&(i as u64), hit & !found);
-        found |= hit;
-    }
-    bool::from(found).then_some(index as usize)
 }
 
 /// No header when the key is not visible ASCII (no header could carry it).

@@ -6,7 +6,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use http::header::AsHeaderName;
 use sha1::Sha1;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::{HmacAlgorithm, SignatureError, SigningKey, Verified};
@@ -81,6 +81,13 @@ pub(super) fn find_matching_key_by<C: AsRef<[u8]>, M: AsRef<[u8]>>(
         found |= hit;
     }
     bool::from(found).then_some(index as usize)
+}
+
+/// Index of the first key equal to `token` (GitLab's token, Meta's verify token), compared
+/// through their SHA-256 by [`find_matching_key_by`]: in constant time, and without the
+/// token's length showing either.
+pub fn matching_token(keys: &[SigningKey], token: &[u8]) -> Option<usize> {
+    find_matching_key_by(keys, &[Sha256::digest(token)], |key| Sha256::digest(key))
 }
 
 /// The value of a header that must appear exactly once, as visible ASCII.

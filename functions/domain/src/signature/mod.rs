@@ -7,7 +7,7 @@
 mod discord;
 mod generic_hmac;
 mod github;
-pub mod gitlab;
+mod gitlab;
 mod hmac_sha256;
 pub(crate) mod key;
 mod linear;
@@ -23,6 +23,7 @@ mod timestamped_list;
 mod twitch;
 pub mod zoom;
 
+pub use hmac_sha256::matching_token;
 pub use key::{KeyError, SigningKey};
 /// The header Twitch carries its (signed) message id in.
 pub const TWITCH_MESSAGE_ID: &str = twitch::MESSAGE_ID;
