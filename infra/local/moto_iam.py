@@ -127,13 +127,13 @@ def logs_resource(body: dict[str, Any], region: str, account: str) -> str:
     return f"{arn}:log-stream:{stream}" if stream else arn
 
 
-def _authorize_each(self, pairs: list[tuple[str, str]]) -> None:
+def _authorize_each(self, pairs: list[tuple[str, str]], request_class: type = IAMRequest) -> None:
     """moto's own check (its counting, signature check and policy evaluation), once per
     (action, resource): the request class is told which action to check."""
     for checked, resource in pairs:
 
         def request_for(checked: str = checked, **kwargs: Any) -> IAMRequest:
-            return IAMRequest(**{**kwargs, "action": checked})  # in place of the request's own
+            return request_class(**{**kwargs, "action": checked})  # in place of the request's own
 
         self._authenticate_and_authorize_action(request_for, resource)
 
@@ -268,12 +268,7 @@ class _QueuePolicyRequest(IAMRequest):
 
 def _sqs_authorize(self, resource: str = "*") -> None:
     action = self._get_action()
-    checked = SQS_BATCH_ACTIONS.get(action, action)
-
-    def request_for(**kwargs: Any) -> IAMRequest:
-        return _QueuePolicyRequest(**{**kwargs, "action": checked})
-
-    self._authenticate_and_authorize_action(request_for, resource)
+    _authorize_each(self, [(SQS_BATCH_ACTIONS.get(action, action), resource)], _QueuePolicyRequest)
 
 
 DynamoHandler._authenticate_and_authorize_normal_action = _dynamodb_authorize

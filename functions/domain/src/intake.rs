@@ -162,20 +162,18 @@ impl Rejection {
 
 /// Decides what to do with `request` under `config`.
 pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result<Decision<'a>, Rejection> {
-    if request.method == Method::GET
-        && let Some(Source { scheme: Scheme::Meta(options), .. }) = config.get(request.source)
-    {
-        return meta_endpoint_check(options, request.query).map(Decision::Handshake);
-    }
+    let source = config.get(request.source);
     if request.method != Method::POST {
         // A source with a GET endpoint check takes GET too; an unknown source is told POST.
-        let allow = match config.get(request.source) {
-            Some(Source { scheme: Scheme::Meta(_), .. }) => "GET, POST",
-            _ => "POST",
+        return match source {
+            Some(Source { scheme: Scheme::Meta(options), .. }) if request.method == Method::GET => {
+                meta_endpoint_check(options, request.query).map(Decision::Handshake)
+            }
+            Some(Source { scheme: Scheme::Meta(_), .. }) => Err(Rejection::MethodNotAllowed { allow: "GET, POST" }),
+            _ => Err(Rejection::MethodNotAllowed { allow: "POST" }),
         };
-        return Err(Rejection::MethodNotAllowed { allow });
     }
-    let source = config.get(request.source).ok_or(Rejection::UnknownSource)?;
+    let source = source.ok_or(Rejection::UnknownSource)?;
     let size = request.body.len();
     if size > source.max_body_bytes {
         return Err(Rejection::BodyTooLarge { size, limit: source.max_body_bytes });
