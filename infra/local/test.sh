@@ -56,6 +56,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
   --param ReplayBudget=1 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \
   --extra HOOKLINE_FAULT_INJECTION=payload_markers \
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
+  --extra "HOOKLINE_FUNCTION_LOG=${HOOKLINE_RUN_DIR:-${TMPDIR:-/tmp}/hookline-$(id -u)}/lambda-host-$HOOKLINE_WATCH_PORT.log" \
   --extra "HOOKLINE_INGEST_URL=http://127.0.0.1:$HOOKLINE_WATCH_PORT/lambda-url/ingest/webhooks"
 
 step "functions on the local Lambda host on 127.0.0.1:$HOOKLINE_WATCH_PORT"

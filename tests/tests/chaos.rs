@@ -6,14 +6,17 @@
 //! - `HOOKLINE_CHAOS_EVENTS` distinct events across every source (one per signature scheme),
 //!   about 5% failing transiently 1, 2 or 4 times (4 outlasts MaxReceiveCount 3: dead-lettered,
 //!   then replayed), about 1% poison, about 24% delivered again (half of those at the same
-//!   moment as the original, half later) and about 1% followed by a forged copy;
+//!   moment as the original, half later), about 4% replayed later with a fresh value in the
+//!   scheme's unsigned delivery id header (GitHub's, Shopify's, GitLab's, Linear's; the same
+//!   request again for the other schemes), and about 1% followed by a forged copy;
 //! - at 30% of the sending the emulator is stopped (SIGSTOP: every AWS call hangs) for 8 s,
 //!   during which ingest must answer 503 and the senders re-send; at 55% and 80% the processor
 //!   is killed (SIGKILL) while it works on a batch; the senders keep going throughout, held
 //!   back only to keep the queue shallow (the emulator slows down with depth).
 //!
 //! Then, once the queues are quiet, it asserts: every genuine delivery was accepted and every
-//! forged one refused with 401; the events table holds exactly the distinct good events (the
+//! forged one refused with 401; every delivery of an event, replays included, got the same
+//! event id; the events table holds exactly the distinct good events (the
 //! effects); no event was processed twice (the processor's own per-record log lines); every
 //! poison event is in the parking queue with a PARKED ledger record and no effect; the main and
 //! dead-letter queues are empty (nothing in flight) and the parking queue holds nothing else
@@ -340,6 +343,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .row("deliveries planned", planned.events + planned.duplicates + planned.forged, "")
         .row("  duplicates", planned.duplicates, "redelivered copies")
         .row("  concurrent", planned.concurrent_duplicates, "sent at the same moment as the original")
+        .row("  replayed", planned.replayed, "fresh unsigned delivery id, same signed bytes")
         .row("  forged", planned.forged, "body not what was signed")
         .row("HTTP requests sent", stats.requests.load(Ordering::Relaxed), "including re-sends")
         .row("accepted (202)", accepted, "")

@@ -163,6 +163,8 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
         received_at: "2026-11-28T12:00:00.000Z".into(),
         content_type: Some("application/json".into()),
         headers: Default::default(),
+        signed_headers: Default::default(),
+        event_type: None,
         body: body.to_vec(),
         body_is_json: hookline_domain::envelope::is_embeddable_json(body),
     }

@@ -9,6 +9,7 @@ use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SqsQueue, SqsVisibi
 use hookline_domain::Envelope;
 use hookline_domain::InboundRecord;
 use hookline_domain::dead_letter::attribute as dead_letter_attribute;
+use hookline_domain::envelope::{EventType, Origin};
 use hookline_domain::idempotency::{self, RecordStatus};
 use hookline_ports::fakes::{FixedClock, ScriptedHandler, sample_envelope};
 use hookline_ports::{Claim, ClaimOutcome, ClaimRequest, Handled, HandlerError, IdempotencyStore, WebhookHandler};
@@ -165,6 +166,33 @@ async fn concurrent_deliveries_of_one_event_produce_exactly_one_effect() {
     assert_eq!(item_count(&stack.dynamodb, &stack.events_table).await, 1);
     let stored = stack.store.get("stripe:evt_concurrent").await.unwrap().unwrap();
     assert_eq!(stored.status, RecordStatus::Completed);
+}
+
+#[tokio::test]
+async fn the_sink_stores_signed_and_unsigned_metadata_apart() {
+    let stack = stack().await;
+    let mut event = sample_envelope("shopify:sha256:ab", br#"{"id":1}"#);
+    event.headers.insert("x-shopify-topic".into(), "orders/paid".into());
+    event.signed_headers.insert("webhook-timestamp".into(), "1795867200".into());
+    event.event_type = EventType::new("orders/paid", Origin::Unsigned);
+    let processor = stack.processor(stack.sink(), NOW);
+    let reports = processor.process_batch(vec![record(event.to_json())], DEADLINE).await;
+    assert_eq!(reports[0].outcome, RecordOutcome::Processed);
+    let item = stack
+        .dynamodb
+        .get_item()
+        .table_name(&stack.events_table)
+        .key("event_id", AttributeValue::S(event.event_id.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let text = |map: &AttributeValue, key: &str| map.as_m().unwrap()[key].as_s().unwrap().clone();
+    assert_eq!(text(&item["headers"], "x-shopify-topic"), "orders/paid");
+    assert_eq!(text(&item["signed_headers"], "webhook-timestamp"), "1795867200");
+    assert_eq!(item["event_type"].as_s().unwrap(), "orders/paid");
+    assert_eq!(item["event_type_origin"].as_s().unwrap(), "unsigned");
 }
 
 #[tokio::test]

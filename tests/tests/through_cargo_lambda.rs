@@ -122,6 +122,34 @@ async fn a_signed_curl_to_the_function_url_goes_all_the_way_to_one_stored_event(
     assert_eq!(item["source"].as_s().unwrap(), "acme");
 }
 
+/// A captured GitHub delivery replayed with a fresh `X-GitHub-Delivery` (which the signature
+/// does not cover): acknowledged, the same event, and the processor counts it a duplicate.
+#[tokio::test]
+async fn a_delivery_replayed_with_a_fresh_delivery_id_takes_effect_once() {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let body = format!(r#"{{"action":"opened","number":{}}}"#, now_unix());
+    let mut event_ids = Vec::new();
+    for delivery in [unique_name("delivery-a"), unique_name("delivery-b")] {
+        let (status, response) = post_signed("github", body.as_bytes(), &delivery);
+        assert_eq!(status, 202, "{response}");
+        let response: Value = serde_json::from_str(&response).unwrap();
+        event_ids.push(response["event_id"].as_str().unwrap().to_owned());
+        // Processed before the replay arrives, so the replay meets a COMPLETED record.
+        stored_event(&dynamodb, &event_ids[0]).await;
+    }
+    assert_eq!(event_ids[0], event_ids[1], "the replay is the same event");
+    assert!(event_ids[0].starts_with("github:sha256:"), "{}", event_ids[0]);
+    let item = stored_event(&dynamodb, &event_ids[0]).await;
+    assert_eq!(item["body"].as_b().unwrap().as_ref(), body.as_bytes());
+    let log = required("HOOKLINE_FUNCTION_LOG");
+    let duplicate = format!(r#""event_id":"{}""#, event_ids[0]);
+    eventually("the replay counted as a duplicate in the processor's log", Duration::from_secs(60), || async {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines().any(|line| line.contains(&duplicate) && line.contains(r#""outcome":"duplicate""#)).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_processor_sample_batches_answer_as_documented() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);

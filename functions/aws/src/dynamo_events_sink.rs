@@ -45,9 +45,19 @@ impl DynamoEventsSink {
         if let Some(content_type) = &event.content_type {
             put = put.item("content_type", AttributeValue::S(content_type.clone()));
         }
+        let map = |headers: &std::collections::BTreeMap<String, String>| {
+            AttributeValue::M(headers.iter().map(|(k, v)| (k.clone(), AttributeValue::S(v.clone()))).collect())
+        };
         if !event.headers.is_empty() {
-            let headers = event.headers.iter().map(|(k, v)| (k.clone(), AttributeValue::S(v.clone()))).collect();
-            put = put.item("headers", AttributeValue::M(headers));
+            put = put.item("headers", map(&event.headers));
+        }
+        if !event.signed_headers.is_empty() {
+            put = put.item("signed_headers", map(&event.signed_headers));
+        }
+        if let Some(event_type) = &event.event_type {
+            put = put
+                .item("event_type", AttributeValue::S(event_type.name.clone()))
+                .item("event_type_origin", AttributeValue::S(event_type.origin.as_str().to_owned()));
         }
         put = if event.body.len() <= MAX_STORED_BODY_BYTES {
             put.item("body", AttributeValue::B(Blob::new(event.body.clone())))

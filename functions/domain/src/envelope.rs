@@ -24,13 +24,14 @@ pub const MAX_FORWARDED_HEADER_BYTES: usize = 16 * 1024;
 /// Largest body any source can accept: base64 of it plus the reserve fits [`MAX_MESSAGE_BYTES`].
 pub const MAX_BODY_BYTES: usize = (MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES) / 4 * 3;
 
-/// The envelope format version written. Version 2 added `"body_encoding":"json"`, which a
-/// reader of version 1 cannot read: a change an older reader cannot read takes a new version,
-/// and readers are deployed before the writer (see the README's rollout rule).
-pub const ENVELOPE_VERSION: u32 = 2;
+/// The envelope format version written. Version 2 added `"body_encoding":"json"`; version 3
+/// added `signed_headers`, `event_type` and `event_type_origin`. A reader of an older version
+/// cannot read either: a change an older reader cannot read takes a new version, and readers
+/// are deployed before the writer (see the README's rollout rule).
+pub const ENVELOPE_VERSION: u32 = 3;
 
 /// Every version read: a message written before an upgrade is still read after it.
-pub const READABLE_ENVELOPE_VERSIONS: [u32; 2] = [1, 2];
+pub const READABLE_ENVELOPE_VERSIONS: [u32; 3] = [1, 2, 3];
 
 /// The deepest nesting a body can travel with as itself: inside the envelope's object, it
 /// stays within serde_json's recursion limit, so a consumer reading the whole envelope as a
@@ -43,6 +44,10 @@ pub mod attribute {
     pub const SOURCE: &str = "hookline.source";
     pub const EVENT_ID: &str = "hookline.event_id";
     pub const SCHEME: &str = "hookline.scheme";
+    /// The provider's event type, when the sender names one ([`super::EventType`]).
+    pub const EVENT_TYPE: &str = "hookline.event_type";
+    /// `signed` or `unsigned`: whether the signature covers the event type.
+    pub const EVENT_TYPE_ORIGIN: &str = "hookline.event_type_origin";
     /// How many times the reprocess function has sent this event back to the main queue.
     pub const REPLAY_COUNT: &str = "hookline.replay_count";
 }
@@ -90,6 +95,46 @@ pub enum BodyEncoding {
     Json,
 }
 
+/// Whether the sender's signature covers a piece of metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Read from what the signature covers (the body, or a signed header).
+    Signed,
+    /// Read from a header the signature does not cover: anyone replaying a captured delivery
+    /// can change it, so a handler must not trust it for decisions.
+    Unsigned,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Signed => "signed",
+            Origin::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// The provider's event type (Stripe's `type`, `X-GitHub-Event`, ...) and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventType {
+    /// 1-256 visible ASCII characters.
+    pub name: String,
+    pub origin: Origin,
+}
+
+/// Longest event type kept.
+pub const MAX_EVENT_TYPE_BYTES: usize = 256;
+
+impl EventType {
+    /// `None` unless `name` is 1-256 visible ASCII characters (a message attribute holds it).
+    pub fn new(name: &str, origin: Origin) -> Option<Self> {
+        let usable =
+            !name.is_empty() && name.len() <= MAX_EVENT_TYPE_BYTES && name.bytes().all(|b| b.is_ascii_graphic());
+        usable.then(|| EventType { name: name.to_owned(), origin })
+    }
+}
+
 /// A received webhook as it travels through the queues. The body is owned, except in the
 /// envelope intake decides on, which borrows the request's body until it is written out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,8 +145,15 @@ pub struct Envelope<B = Vec<u8>> {
     /// RFC 3339, UTC, millisecond precision.
     pub received_at: String,
     pub content_type: Option<String>,
-    /// Lower-case header names to values.
+    /// Forwarded headers the signature does not cover (lower-case names to values): the
+    /// sender's delivery id, `X-GitHub-Event`, `User-Agent`, ... Anyone replaying a captured
+    /// delivery can set them.
     pub headers: BTreeMap<String, String>,
+    /// Forwarded headers the signature covers (Standard Webhooks' `webhook-id` and
+    /// `webhook-timestamp`, Slack's timestamp, ...).
+    pub signed_headers: BTreeMap<String, String>,
+    /// The provider's event type, when the sender names one.
+    pub event_type: Option<EventType>,
     pub body: B,
     /// Whether the body may travel as itself ([`BodyEncoding::Json`]): it is JSON that intake
     /// accepts, nests at most [`MAX_EMBEDDED_JSON_DEPTH`] deep and holds neither U+FFFE nor
@@ -124,6 +176,12 @@ struct Wire<'a> {
     content_type: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
     headers: std::borrow::Cow<'a, BTreeMap<String, String>>,
+    #[serde(default)]
+    signed_headers: std::borrow::Cow<'a, BTreeMap<String, String>>,
+    #[serde(default)]
+    event_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    event_type_origin: Option<Origin>,
     body_encoding: BodyEncoding,
     #[serde(borrow)]
     body: &'a RawValue,
@@ -141,6 +199,12 @@ struct WireHead<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     content_type: Option<&'a str>,
     headers: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    signed_headers: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_type_origin: Option<Origin>,
     /// Last, so that the body's encoding can be changed once the body has been tried as text.
     body_encoding: BodyEncoding,
 }
@@ -150,7 +214,7 @@ struct WireHead<'a> {
 pub enum EnvelopeError {
     #[error("message is not an envelope: {0}")]
     Malformed(String),
-    #[error("envelope version {0} is not supported (this reader reads versions 1 and 2)")]
+    #[error("envelope version {0} is not supported (this reader reads versions 1 to 3)")]
     UnsupportedVersion(u32),
     #[error("envelope body is not valid base64")]
     BadBase64,
@@ -160,6 +224,9 @@ pub enum EnvelopeError {
     /// visible ASCII characters: the message came from elsewhere than ingest.
     #[error("envelope source or event id is not one ingest makes ({0})")]
     Identity(&'static str),
+    /// An `event_type` that is not 1-256 visible ASCII characters, or without its origin.
+    #[error("envelope event type is not one ingest makes")]
+    EventType,
 }
 
 /// A message as the queue delivered it to a function (an SQS record), reduced to what the
@@ -195,22 +262,45 @@ impl QueueMessage {
 impl<B: EnvelopeBody> Envelope<B> {
     /// The same envelope owning a copy of its body.
     pub fn into_owned(self) -> Envelope {
-        let Envelope { source, event_id, scheme, received_at, content_type, headers, body, body_is_json } = self;
+        let Envelope {
+            source,
+            event_id,
+            scheme,
+            received_at,
+            content_type,
+            headers,
+            signed_headers,
+            event_type,
+            body,
+            body_is_json,
+        } = self;
         let body = body.as_ref().to_vec();
-        Envelope { source, event_id, scheme, received_at, content_type, headers, body, body_is_json }
+        Envelope {
+            source,
+            event_id,
+            scheme,
+            received_at,
+            content_type,
+            headers,
+            signed_headers,
+            event_type,
+            body,
+            body_is_json,
+        }
     }
 
     /// Serialises the envelope and its attributes for the queue.
     pub fn to_queue_message(&self) -> QueueMessage {
-        QueueMessage {
-            body: self.to_json(),
-            attributes: vec![
-                (attribute::SOURCE, self.source.clone()),
-                (attribute::EVENT_ID, self.event_id.clone()),
-                (attribute::SCHEME, self.scheme.clone()),
-            ],
-            delay_seconds: 0,
+        let mut attributes = vec![
+            (attribute::SOURCE, self.source.clone()),
+            (attribute::EVENT_ID, self.event_id.clone()),
+            (attribute::SCHEME, self.scheme.clone()),
+        ];
+        if let Some(event_type) = &self.event_type {
+            attributes.push((attribute::EVENT_TYPE, event_type.name.clone()));
+            attributes.push((attribute::EVENT_TYPE_ORIGIN, event_type.origin.as_str().to_owned()));
         }
+        QueueMessage { body: self.to_json(), attributes, delay_seconds: 0 }
     }
 
     pub fn to_json(&self) -> String {
@@ -223,6 +313,9 @@ impl<B: EnvelopeBody> Envelope<B> {
             received_at: &self.received_at,
             content_type: self.content_type.as_deref(),
             headers: &self.headers,
+            signed_headers: &self.signed_headers,
+            event_type: self.event_type.as_ref().map(|t| t.name.as_str()),
+            event_type_origin: self.event_type.as_ref().map(|t| t.origin),
             body_encoding: BodyEncoding::Utf8,
         };
         let mut head = serde_json::to_string(&head).expect("an envelope always serialises: string keys, no floats");
@@ -281,6 +374,11 @@ impl Envelope {
                 if crate::source::SourceName::parse(&wire.source).is_none() { "source name" } else { "event id" };
             return Err(EnvelopeError::Identity(field));
         }
+        let event_type = match (wire.event_type, wire.event_type_origin) {
+            (None, None) => None,
+            (Some(name), Some(origin)) => Some(EventType::new(&name, origin).ok_or(EnvelopeError::EventType)?),
+            _ => return Err(EnvelopeError::EventType),
+        };
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
         let (body, body_is_json) = match wire.body_encoding {
             BodyEncoding::Utf8 => (string_body()?.into_bytes(), false),
@@ -301,6 +399,8 @@ impl Envelope {
             received_at: wire.received_at.into_owned(),
             content_type: wire.content_type.map(|c| c.into_owned()),
             headers: wire.headers.into_owned(),
+            signed_headers: wire.signed_headers.into_owned(),
+            event_type,
             body,
             body_is_json,
         })
@@ -353,6 +453,8 @@ mod tests {
             received_at: "2026-11-28T12:00:00.000Z".into(),
             content_type: Some("application/json".into()),
             headers: BTreeMap::from([("user-agent".into(), "Stripe/1.0".into())]),
+            signed_headers: BTreeMap::new(),
+            event_type: EventType::new("invoice.paid", Origin::Signed),
             body,
             body_is_json: false,
         }
@@ -401,6 +503,9 @@ mod tests {
             received_at: &e.received_at,
             content_type: e.content_type.as_deref(),
             headers: &e.headers,
+            signed_headers: &e.signed_headers,
+            event_type: e.event_type.as_ref().map(|t| t.name.as_str()),
+            event_type_origin: e.event_type.as_ref().map(|t| t.origin),
             body_encoding,
         };
         escape_sqs_noncharacters(serde_json::to_string(&Whole { head, body }).unwrap())
@@ -474,13 +579,51 @@ mod tests {
 
     #[test]
     fn rejects_unknown_versions_and_garbage() {
-        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":2"#, r#""version":3"#);
-        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(3)));
-        let version_1 = envelope(b"x".to_vec()).to_json().replace(r#""version":2"#, r#""version":1"#);
+        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":4"#);
+        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(4)));
+        let version_1 = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":1"#);
         assert_eq!(Envelope::from_json(&version_1), Ok(envelope(b"x".to_vec())));
         assert!(matches!(Envelope::from_json("nope"), Err(EnvelopeError::Malformed(_))));
         let bad = envelope(vec![0xff]).to_json().replace(r#""body":""#, r#""body":"!"#);
         assert_eq!(Envelope::from_json(&bad), Err(EnvelopeError::BadBase64));
+    }
+
+    #[test]
+    fn signed_and_unsigned_metadata_travel_apart_and_the_event_type_becomes_attributes() {
+        let mut e = envelope(br#"{"id":"evt_1"}"#.to_vec());
+        e.signed_headers.insert("webhook-timestamp".into(), "1700000000".into());
+        e.event_type = EventType::new("orders/create", Origin::Unsigned);
+        let message = e.to_queue_message();
+        assert!(message.body.contains(r#""headers":{"user-agent":"Stripe/1.0"},"signed_headers":{"webhook-timestamp":"1700000000"},"event_type":"orders/create","event_type_origin":"unsigned""#), "{}", message.body);
+        assert_eq!(Envelope::from_json(&message.body), Ok(e.clone()));
+        let attributes: BTreeMap<_, _> = message.attributes.iter().cloned().collect();
+        assert_eq!(attributes[attribute::EVENT_TYPE], "orders/create");
+        assert_eq!(attributes[attribute::EVENT_TYPE_ORIGIN], "unsigned");
+
+        e.event_type = None;
+        e.signed_headers.clear();
+        let message = e.to_queue_message();
+        assert!(!message.body.contains("signed_headers") && !message.body.contains("event_type"), "{}", message.body);
+        assert_eq!(message.attributes.len(), 3);
+        assert_eq!(Envelope::from_json(&message.body), Ok(e));
+    }
+
+    #[test]
+    fn an_event_type_ingest_could_not_make_is_refused() {
+        let head = r#""version":3,"source":"s","event_id":"s:1","scheme":"github","received_at":"t","body_encoding":"utf8","body":"""#;
+        for fields in [
+            r#""event_type":"push""#,
+            r#""event_type_origin":"signed""#,
+            r#""event_type":"","event_type_origin":"signed""#,
+            r#""event_type":"has space","event_type_origin":"signed""#,
+        ] {
+            let json = format!("{{{fields},{head}}}");
+            assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::EventType), "{fields}");
+        }
+        let unknown_origin = format!(r#"{{"event_type":"push","event_type_origin":"maybe",{head}}}"#);
+        assert!(matches!(Envelope::from_json(&unknown_origin), Err(EnvelopeError::Malformed(_))));
+        assert!(EventType::new(&"x".repeat(MAX_EVENT_TYPE_BYTES + 1), Origin::Signed).is_none());
+        assert!(EventType::new(&"x".repeat(MAX_EVENT_TYPE_BYTES), Origin::Signed).is_some());
     }
 
     #[test]

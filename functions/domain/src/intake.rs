@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderName, Method};
 
-use crate::envelope::{Envelope, EnvelopeBody, MAX_FORWARDED_HEADER_BYTES, embeds_as_json};
+use crate::envelope::{Envelope, EnvelopeBody, EventType, MAX_FORWARDED_HEADER_BYTES, Origin, embeds_as_json};
 use crate::event_id::{EventId, EventIdOrigin};
 use crate::instant::rfc3339_millis;
 use crate::json_body::JsonBody;
@@ -35,6 +35,9 @@ pub struct IntakeRequest<'a> {
 }
 
 /// What to do with a request that passed every check.
+// One per request, moved once into the answer: boxing the envelope would cost an allocation
+// on every accepted webhook to save a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision<'a> {
     /// Durably enqueue this envelope, then answer 202. It borrows the request's body (or owns
@@ -62,11 +65,26 @@ pub enum Handshake {
     MetaChallenge { challenge: String },
 }
 
-/// The top-level `type` of a Discord webhook-events body: 0 is Discord's PING.
+/// A Discord webhook-events body: `type` 0 is Discord's PING, 1 an event whose `event.type`
+/// names it.
 #[derive(serde::Deserialize)]
-struct DiscordType {
+struct DiscordBody {
     #[serde(rename = "type")]
     kind: u8,
+    event: Option<NestedType>,
+}
+
+/// An object's string `type`: Discord's `event`, Twitch's `subscription`.
+#[derive(serde::Deserialize)]
+struct NestedType {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// A Twitch EventSub notification: `subscription.type` is the event type.
+#[derive(serde::Deserialize)]
+struct TwitchBody {
+    subscription: NestedType,
 }
 
 /// Zoom's validation request: `{"event": "endpoint.url_validation", "payload": {"plainToken": ...}}`.
@@ -178,7 +196,7 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
     if size > source.max_body_bytes {
         return Err(Rejection::BodyTooLarge { size, limit: source.max_body_bytes });
     }
-    let headers = forwarded_headers(source, request.headers)?;
+    let (headers, signed_headers) = forwarded_headers(source, request.headers)?;
     let decoded = request.body.decoded().ok_or(Rejection::BodyNotBase64)?;
     let body = decoded.as_ref();
 
@@ -202,21 +220,30 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
     if !source.content_types.accepts(content_type) {
         return Err(Rejection::UnsupportedContentType);
     }
-    let json = match content_type.map(media_type) {
-        Some(media) if is_json_media_type(media) => {
-            let read = match decoded.known_text() {
-                Some(text) => JsonBody::read_text(text),
-                None => JsonBody::read(body),
-            };
-            Some(read.ok_or(Rejection::MalformedJson)?)
-        }
+    let read_json = || match decoded.known_text() {
+        Some(text) => JsonBody::read_text(text),
+        None => JsonBody::read(body),
+    };
+    // A body sent as JSON must be JSON. Any other body is read as JSON too when it is: what
+    // the signature covers decides the event id, type and handshake, not the unsigned
+    // content type (a Stripe event replayed as text/plain is still its `evt_` id).
+    let json = if content_type.map(media_type).is_some_and(is_json_media_type) {
+        Some(read_json().ok_or(Rejection::MalformedJson)?)
+    } else {
+        read_json()
+    };
+    let discord = match (&source.scheme, &json) {
+        (Scheme::Discord, Some(_)) => serde_json::from_slice::<DiscordBody>(body).ok(),
         _ => None,
     };
 
-    if let Some(handshake) = handshake(source, request.headers, json.as_ref(), body, verified.key_index)? {
+    if let Some(handshake) =
+        handshake(source, request.headers, json.as_ref(), discord.as_ref(), body, verified.key_index)?
+    {
         return Ok(Decision::Handshake(handshake));
     }
 
+    let event_type = event_type(source, request.headers, json.as_ref(), discord.as_ref(), body);
     let sender_id = sender_event_id(source, request.headers, json.as_ref());
     let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), body);
     let body_is_json = json.is_some_and(|json| embeds_as_json(body, json.depth));
@@ -228,6 +255,8 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
             received_at: rfc3339_millis(request.now_unix_millis),
             content_type: content_type.map(str::to_owned),
             headers,
+            signed_headers,
+            event_type,
             body: decoded,
             body_is_json,
         },
@@ -263,6 +292,7 @@ fn handshake(
     source: &Source,
     headers: &HeaderMap,
     json: Option<&JsonBody>,
+    discord: Option<&DiscordBody>,
     body: &[u8],
     key_index: usize,
 ) -> Result<Option<Handshake>, Rejection> {
@@ -285,10 +315,7 @@ fn handshake(
             let challenge = json.and_then(|json| json.challenge.clone()).ok_or(Rejection::MalformedJson)?;
             Some(Handshake::TwitchChallenge { challenge })
         }
-        Scheme::Discord if json.is_some() => serde_json::from_slice::<DiscordType>(body)
-            .ok()
-            .filter(|body| body.kind == 0)
-            .map(|_| Handshake::DiscordPing),
+        Scheme::Discord => discord.filter(|body| body.kind == 0).map(|_| Handshake::DiscordPing),
         _ => None,
     })
 }
@@ -314,8 +341,9 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         Header::One(value) => Some(value.to_owned()),
         _ => None,
     };
-    if let Some(name) = source.unsigned_id_header() {
-        return from_header(name);
+    if source.unsigned_id_header().is_some() {
+        // Deduplicated by the body's hash unless configured to trust the unsigned header.
+        return source.event_id_header().and_then(from_header);
     }
     match &source.scheme {
         Scheme::StandardWebhooks => {
@@ -328,18 +356,65 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         // Zoom sends no delivery id it signs: the body's hash.
         // SendGrid posts a batch of events: one webhook, under the body's hash.
         Scheme::Slack | Scheme::Zoom | Scheme::SendGrid | Scheme::Meta(_) => None,
-        // Their id comes from the unsigned id header, read above (the generic scheme's when one
-        // is configured).
+        // Their id comes from the unsigned id header, handled above (the generic scheme's when
+        // one is configured).
         Scheme::Hmac(_) | Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
     }
 }
 
-/// Headers a consumer needs, by scheme; signature headers are not among them.
-fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
+/// The provider's event type: from the signed body where the provider puts it there,
+/// otherwise from its (unsigned) header.
+fn event_type(
+    source: &Source,
+    headers: &HeaderMap,
+    json: Option<&JsonBody>,
+    discord: Option<&DiscordBody>,
+    body: &[u8],
+) -> Option<EventType> {
+    let signed = |name: Option<&str>| name.and_then(|name| EventType::new(name, Origin::Signed));
+    let unsigned = |header: &'static str| match single_header(headers, &HeaderName::from_static(header)) {
+        Header::One(value) => EventType::new(value, Origin::Unsigned),
+        _ => None,
+    };
+    match &source.scheme {
+        Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Square(_) | Scheme::Slack | Scheme::Linear => {
+            signed(json.and_then(|json| json.kind.as_deref()))
+        }
+        Scheme::Paddle => signed(json.and_then(|json| json.event_type.as_deref())),
+        Scheme::Zoom => signed(json.and_then(|json| json.event.as_deref())),
+        Scheme::Meta(_) => signed(json.and_then(|json| json.object.as_deref())),
+        Scheme::Discord => signed(discord.and_then(|body| body.event.as_ref()).map(|event| event.kind.as_str())),
+        Scheme::Twitch if json.is_some() => {
+            serde_json::from_slice::<TwitchBody>(body).ok().and_then(|body| signed(Some(&body.subscription.kind)))
+        }
+        Scheme::GitHub => unsigned("x-github-event"),
+        Scheme::Shopify => unsigned("x-shopify-topic"),
+        // GitLab signs nothing: its token authenticates the sender, not the request.
+        Scheme::GitLab => unsigned("x-gitlab-event"),
+        // SendGrid posts a batch of events of several types; the generic scheme knows none.
+        Scheme::Twitch | Scheme::SendGrid | Scheme::Hmac(_) => None,
+    }
+}
+
+/// Headers the scheme's signature covers that a consumer needs, kept apart from the rest.
+fn scheme_signed_headers(scheme: &Scheme) -> &'static [&'static str] {
     match scheme {
         // Only one of the two sets is ever present: verification refuses a request with both.
         Scheme::StandardWebhooks => &["webhook-id", "webhook-timestamp", "svix-id", "svix-timestamp"],
-        Scheme::Stripe => &[],
+        Scheme::Slack => &["x-slack-request-timestamp"],
+        Scheme::Zoom => &["x-zm-request-timestamp"],
+        Scheme::Twitch => &["twitch-eventsub-message-id", "twitch-eventsub-message-timestamp"],
+        Scheme::Discord => &["x-signature-timestamp"],
+        Scheme::SendGrid => &["x-twilio-email-event-webhook-timestamp"],
+        _ => &[],
+    }
+}
+
+/// Headers a consumer needs, by scheme, that the signature does not cover; signature headers
+/// are not among them.
+fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
+    match scheme {
+        Scheme::StandardWebhooks | Scheme::Stripe => &[],
         Scheme::GitHub => &[
             "x-github-event",
             "x-github-delivery",
@@ -355,12 +430,10 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
             "x-shopify-api-version",
             "x-shopify-triggered-at",
         ],
-        Scheme::Slack => &["x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"],
+        Scheme::Slack => &["x-slack-retry-num", "x-slack-retry-reason"],
         Scheme::Paddle | Scheme::Square(_) | Scheme::Discord | Scheme::SendGrid | Scheme::Meta(_) => &[],
-        Scheme::Zoom => &["x-zm-request-timestamp", "x-zm-trackingid"],
+        Scheme::Zoom => &["x-zm-trackingid"],
         Scheme::Twitch => &[
-            "twitch-eventsub-message-id",
-            "twitch-eventsub-message-timestamp",
             "twitch-eventsub-message-type",
             "twitch-eventsub-message-retry",
             "twitch-eventsub-subscription-type",
@@ -372,18 +445,24 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
     }
 }
 
-fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<String, String>, Rejection> {
-    let names = ["content-type", "user-agent"]
+/// The forwarded headers the signature does not cover, and those it covers, within one
+/// size budget.
+type ForwardedHeaders = (BTreeMap<String, String>, BTreeMap<String, String>);
+
+fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<ForwardedHeaders, Rejection> {
+    let signed_names = scheme_signed_headers(&source.scheme);
+    let names = signed_names
         .iter()
+        .chain(&["content-type", "user-agent"])
         .chain(scheme_forwarded_headers(&source.scheme))
         .copied()
         .chain(source.id_header.iter().map(HeaderName::as_str))
         .chain(source.forward_headers.iter().map(HeaderName::as_str));
-    let mut forwarded = BTreeMap::new();
+    let (mut unsigned, mut signed) = (BTreeMap::new(), BTreeMap::new());
     let mut total = 0usize;
     for name in names {
         let values: Vec<_> = headers.get_all(name).iter().collect();
-        if values.is_empty() || forwarded.contains_key(name) {
+        if values.is_empty() || unsigned.contains_key(name) || signed.contains_key(name) {
             continue;
         }
         // Repeated headers are joined as HTTP allows; bytes that are not UTF-8 become U+FFFD,
@@ -393,9 +472,10 @@ fn forwarded_headers(source: &Source, headers: &HeaderMap) -> Result<BTreeMap<St
         if total > MAX_FORWARDED_HEADER_BYTES {
             return Err(Rejection::HeadersTooLarge);
         }
-        forwarded.insert(name.to_owned(), value);
+        let map = if signed_names.contains(&name) { &mut signed } else { &mut unsigned };
+        map.insert(name.to_owned(), value);
     }
-    Ok(forwarded)
+    Ok((unsigned, signed))
 }
 
 mod request_body;

@@ -24,15 +24,16 @@ pub const MAX_JSON_NESTING_DEPTH: usize = 127;
 /// What intake keeps of a JSON body it accepts.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct JsonBody {
-    /// The top-level object's `id`, `type`, `challenge`, `event_id` (Paddle's, Square's) and
-    /// `event` (Zoom's),
-    /// each when it is a string that appears once: a field given twice is not used (JSON
+    /// The top-level object's `id`, `type`, `challenge`, `event_id` (Paddle's, Square's),
+    /// `event` (Zoom's), `event_type` (Paddle's) and `object` (Meta's), each when it is a string that appears once: a field given twice is not used (JSON
     /// parsers disagree on which of the two wins, so neither is trusted as an event id).
     pub id: Option<String>,
     pub kind: Option<String>,
     pub challenge: Option<String>,
     pub event_id: Option<String>,
     pub event: Option<String>,
+    pub event_type: Option<String>,
+    pub object: Option<String>,
     /// The deepest nesting of arrays and objects: 0 for a lone scalar.
     pub depth: usize,
 }
@@ -158,7 +159,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             return Ok(Walked { depth: deepest, text: None });
         };
         // Each field: not seen, seen once with its string value (if a string), or repeated.
-        let mut fields: [Seen; 5] = Default::default();
+        let mut fields: [Seen; FIELDS.len()] = Default::default();
         while let Some(Key(slot)) = map.next_key::<Key>()? {
             let walked = map.next_value_seed(Walk { level: inner, keep_text: slot.is_some(), fields: None })?;
             deepest = deepest.max(walked.depth);
@@ -169,8 +170,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 };
             }
         }
-        let [id, kind, challenge, event_id, event] = fields.map(Seen::into_once);
-        *out = JsonBody { id, kind, challenge, event_id, event, depth: 0 };
+        let [id, kind, challenge, event_id, event, event_type, object] = fields.map(Seen::into_once);
+        *out = JsonBody { id, kind, challenge, event_id, event, event_type, object, depth: 0 };
         Ok(Walked { depth: deepest, text: None })
     }
 }
@@ -193,7 +194,7 @@ impl Seen {
 }
 
 /// The fields intake keeps, by their JSON names, in [`JsonBody`]'s order.
-const FIELDS: [&str; 5] = ["id", "type", "challenge", "event_id", "event"];
+const FIELDS: [&str; 7] = ["id", "type", "challenge", "event_id", "event", "event_type", "object"];
 
 /// A top-level key, decoded: which of [`FIELDS`] it is, if any.
 struct Key(Option<usize>);
@@ -263,6 +264,8 @@ mod tests {
         assert_eq!(read(r#"[{"id":"evt_1"}]"#).id, None);
         let paddle = read(r#"{"data":{"event_id":"inner"},"event_id":"evt_01hs","event_type":"customer.created"}"#);
         assert_eq!(paddle.event_id.as_deref(), Some("evt_01hs"));
+        assert_eq!(paddle.event_type.as_deref(), Some("customer.created"));
+        assert_eq!(read(r#"{"object":"page","entry":[{"object":"inner"}]}"#).object.as_deref(), Some("page"));
         assert_eq!(read(r#"{"event_id":"a","event_id":"b"}"#).event_id, None);
         assert_eq!(read(r#"{"type":"url_verification","challenge":"c"}"#).slack_challenge(), Some("c"));
         assert_eq!(read(r#"{"type":"event_callback","challenge":"c"}"#).slack_challenge(), None);

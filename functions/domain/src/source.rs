@@ -86,6 +86,11 @@ pub struct Source {
     pub forward_headers: Vec<http::HeaderName>,
     /// For the generic scheme: the header that carries the sender's event id, if any.
     pub id_header: Option<http::HeaderName>,
+    /// Whether a source whose delivery id travels in a header the signature does not cover
+    /// ([`Source::unsigned_id_header`]) is deduplicated on the body's SHA-256 instead: then a
+    /// captured delivery replayed with a fresh id header is the same event, not a new one.
+    /// True unless configured off, for senders that legitimately repeat identical bodies.
+    pub dedupe_by_body: bool,
 }
 
 impl Source {
@@ -93,6 +98,12 @@ impl Source {
     /// cover it: the generic scheme's configured `id_header`, or the scheme's own.
     pub fn unsigned_id_header(&self) -> Option<&str> {
         self.id_header.as_ref().map(http::HeaderName::as_str).or_else(|| self.scheme.unsigned_id_header())
+    }
+
+    /// The header the event id is read from, when it is an unsigned one that is used: not
+    /// when the source deduplicates by body.
+    pub fn event_id_header(&self) -> Option<&str> {
+        self.unsigned_id_header().filter(|_| !self.dedupe_by_body)
     }
 
     /// The scheme's default content types, used when a source configures none.

@@ -66,6 +66,8 @@ struct RawSource {
     encoding: Option<String>,
     prefix: Option<String>,
     id_header: Option<String>,
+    /// For schemes whose delivery id is unsigned: deduplicate on the body's hash (default).
+    dedupe_by_body: Option<bool>,
 }
 
 impl SourcesConfig {
@@ -177,8 +179,25 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
     let forward_headers =
         raw.forward_headers.iter().map(|h| parse_header_name("forward_headers", h)).collect::<Result<_, _>>()?;
     let id_header = raw.id_header.as_deref().map(|h| parse_header_name("id_header", h)).transpose()?;
+    if raw.dedupe_by_body.is_some() && id_header.is_none() && scheme.unsigned_id_header().is_none() {
+        return Err(format!(
+            "`dedupe_by_body` only applies to a scheme whose delivery id header is unsigned (github, shopify, linear, \
+             gitlab, twilio, or a generic scheme with `id_header`), not to {}",
+            scheme.name()
+        ));
+    }
 
-    Ok(Source { name, scheme, keys, tolerance_seconds, max_body_bytes, content_types, forward_headers, id_header })
+    Ok(Source {
+        name,
+        scheme,
+        keys,
+        tolerance_seconds,
+        max_body_bytes,
+        content_types,
+        forward_headers,
+        id_header,
+        dedupe_by_body: raw.dedupe_by_body.unwrap_or(true),
+    })
 }
 
 fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
@@ -295,12 +314,31 @@ mod tests {
                 "header name",
             ),
             (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"typo":1}}}"#, "shape"),
+            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"dedupe_by_body":false}}}"#, "dedupe_by_body"),
+            (
+                r#"{"sources":{"s":{"scheme":"hmac_sha1","secrets":["x"],"header":"X","dedupe_by_body":true}}}"#,
+                "id_header",
+            ),
             (r#"{"source":{}}"#, "shape"),
         ];
         for (doc, expected) in cases {
             let message = error_of(doc).to_string();
             assert!(message.contains(expected), "{doc}: {message}");
         }
+    }
+
+    #[test]
+    fn sources_with_an_unsigned_delivery_id_deduplicate_by_body_unless_told_not_to() {
+        let doc = br#"{"sources":{
+            "gh": {"scheme":"github","secrets":["x"]},
+            "gh-ids": {"scheme":"github","secrets":["x"],"dedupe_by_body":false},
+            "partner": {"scheme":"hmac_sha256","secrets":["x"],"header":"X-Sig","id_header":"X-Id"},
+            "stripe": {"scheme":"stripe","secrets":["x"]}
+        }}"#;
+        let config = SourcesConfig::from_json(doc).unwrap();
+        let id_header = |name: &str| config.get(name).unwrap().event_id_header();
+        assert_eq!((id_header("gh"), id_header("gh-ids")), (None, Some("x-github-delivery")));
+        assert_eq!((id_header("partner"), id_header("stripe")), (None, None));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, Parked, ReplayPolicy,
 };
 use hookline_domain::envelope::{
-    ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, MAX_EMBEDDED_JSON_DEPTH, READABLE_ENVELOPE_VERSIONS, attribute,
-    is_embeddable_json,
+    ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, EventType, MAX_EMBEDDED_JSON_DEPTH, Origin,
+    READABLE_ENVELOPE_VERSIONS, attribute, is_embeddable_json,
 };
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
 use hookline_domain::json_body::MAX_JSON_NESTING_DEPTH;
@@ -79,19 +79,28 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
         any_text(20),
         any_text(30),
         prop::option::of(any_text(30)),
-        btree_map(any_text(20), any_text(40), 0..6),
+        (btree_map(any_text(20), any_text(40), 0..6), btree_map(any_text(20), any_text(40), 0..3)),
+        prop::option::of(("[!-~]{1,40}", any::<bool>())),
         any_body(),
     )
-        .prop_map(|((source, event_id), scheme, received_at, content_type, headers, body)| Envelope {
-            source,
-            event_id,
-            scheme,
-            received_at,
-            content_type,
-            headers,
-            body_is_json: is_embeddable_json(&body),
-            body,
-        })
+        .prop_map(
+            |((source, event_id), scheme, received_at, content_type, (headers, signed_headers), event_type, body)| {
+                Envelope {
+                    source,
+                    event_id,
+                    scheme,
+                    received_at,
+                    content_type,
+                    headers,
+                    signed_headers,
+                    event_type: event_type.and_then(|(name, signed)| {
+                        EventType::new(&name, if signed { Origin::Signed } else { Origin::Unsigned })
+                    }),
+                    body_is_json: is_embeddable_json(&body),
+                    body,
+                }
+            },
+        )
 }
 
 /// An envelope with short fixed fields around `body`, marked as intake would mark it.
@@ -103,6 +112,8 @@ fn minimal_envelope<B: EnvelopeBody>(body: B) -> Envelope<B> {
         received_at: "2026-11-28T12:00:00.000Z".into(),
         content_type: None,
         headers: BTreeMap::new(),
+        signed_headers: BTreeMap::new(),
+        event_type: None,
         body_is_json: is_embeddable_json(body.as_ref()),
         body,
     }
@@ -129,14 +140,16 @@ proptest! {
         let message = envelope.to_queue_message();
         prop_assert_eq!(&message.body, &envelope.to_json());
         prop_assert_eq!(message.delay_seconds, 0);
-        prop_assert_eq!(
-            &message.attributes,
-            &vec![
-                (attribute::SOURCE, envelope.source.clone()),
-                (attribute::EVENT_ID, envelope.event_id.clone()),
-                (attribute::SCHEME, envelope.scheme.clone()),
-            ]
-        );
+        let mut expected = vec![
+            (attribute::SOURCE, envelope.source.clone()),
+            (attribute::EVENT_ID, envelope.event_id.clone()),
+            (attribute::SCHEME, envelope.scheme.clone()),
+        ];
+        if let Some(event_type) = &envelope.event_type {
+            expected.push((attribute::EVENT_TYPE, event_type.name.clone()));
+            expected.push((attribute::EVENT_TYPE_ORIGIN, event_type.origin.as_str().to_owned()));
+        }
+        prop_assert_eq!(&message.attributes, &expected);
         prop_assert_eq!(Envelope::from_json(&message.body), Ok(envelope));
     }
 
@@ -231,7 +244,8 @@ proptest! {
                 | EnvelopeError::UnsupportedVersion(_)
                 | EnvelopeError::BadBase64
                 | EnvelopeError::BodyNotString
-                | EnvelopeError::Identity(_),
+                | EnvelopeError::Identity(_)
+                | EnvelopeError::EventType,
             ) => {}
         }
     }
@@ -263,7 +277,7 @@ proptest! {
 
     /// The versions this reader knows are read; every other one is refused by number.
     #[test]
-    fn only_known_versions_are_read(envelope in any_envelope(), version in prop_oneof![any::<u32>(), 0u32..4]) {
+    fn only_known_versions_are_read(envelope in any_envelope(), version in prop_oneof![any::<u32>(), 0u32..5]) {
         let json = envelope.to_json().replacen(
             &format!("\"version\":{ENVELOPE_VERSION}"),
             &format!("\"version\":{version}"),

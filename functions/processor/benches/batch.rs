@@ -26,6 +26,8 @@ fn records(count: usize, next: &AtomicU64) -> Vec<InboundRecord> {
                 received_at: "2026-11-28T12:00:00.000Z".into(),
                 content_type: Some("application/json".into()),
                 headers: BTreeMap::new(),
+                signed_headers: BTreeMap::new(),
+                event_type: None,
                 body: br#"{"id":"evt","type":"charge.succeeded"}"#.to_vec(),
                 body_is_json: true,
             }

@@ -72,6 +72,8 @@ mod tests {
             received_at: "2026-11-28T12:00:00.000Z".into(),
             content_type: None,
             headers: BTreeMap::new(),
+            signed_headers: BTreeMap::new(),
+            event_type: None,
             body: body.as_bytes().to_vec(),
             body_is_json: hookline_domain::envelope::is_embeddable_json(body.as_bytes()),
         }

@@ -34,6 +34,10 @@ pub enum Delivery {
     Concurrent,
     /// A redelivery sent later, after the original was accepted.
     Later,
+    /// A captured delivery replayed later by someone else: the same signed bytes with a fresh
+    /// value in the scheme's unsigned delivery id header (for a scheme without one, the same
+    /// request again). Must be acknowledged as the same event and never take effect twice.
+    Replayed,
     /// A request with the right headers but a body that is not what was signed (for a scheme
     /// that signs nothing, GitLab's token: a token that is not the secret): must get 401 and
     /// never take effect.
@@ -108,6 +112,9 @@ pub fn plan(run_id: &str, planned_at_unix: i64, count: usize) -> Vec<PlannedEven
             if index % 50 == 7 {
                 deliveries.extend([Delivery::Later, Delivery::Concurrent]);
             }
+            if index % 25 == 13 {
+                deliveries.push(Delivery::Replayed);
+            }
             // Shifted every hundred events so that the 1-in-100 kinds cover every source.
             let source = SOURCES[(index + index / 100) % SOURCES.len()];
             if index % 100 == 59 {
@@ -135,6 +142,8 @@ pub struct PlanCounts {
     /// Extra genuine deliveries of an event already delivered.
     pub duplicates: usize,
     pub concurrent_duplicates: usize,
+    /// Replays with a fresh unsigned delivery id (counted among the duplicates too).
+    pub replayed: usize,
     pub forged: usize,
 }
 
@@ -155,6 +164,10 @@ pub fn counts(events: &[PlannedEvent]) -> PlanCounts {
                     counts.concurrent_duplicates += 1;
                 }
                 Delivery::Later => counts.duplicates += 1,
+                Delivery::Replayed => {
+                    counts.duplicates += 1;
+                    counts.replayed += 1;
+                }
                 Delivery::Forged => counts.forged += 1,
             }
         }
@@ -177,6 +190,10 @@ mod tests {
         assert_eq!(c.poison * 100 / c.events, 1, "about 1% poison: {c:?}");
         assert_eq!(c.good + c.poison, c.events);
         assert!(c.forged > 0);
+        for source in ["github", "shopify", "gitlab", "linear"] {
+            let replayed = |e: &PlannedEvent| e.source == source && e.deliveries.contains(&Delivery::Replayed);
+            assert!(events.iter().any(replayed), "a replay with a fresh delivery id for {source}");
+        }
         for source in SOURCES {
             assert!(events.iter().any(|e| e.source == source && e.fault == Fault::Poison), "poison for {source}");
             assert!(events.iter().any(|e| e.source == source && e.deliveries.len() > 1), "duplicates for {source}");
@@ -187,6 +204,7 @@ mod tests {
     fn a_reduced_run_keeps_every_kind_of_event() {
         let c = counts(&plan("t", 1_795_867_200, 400));
         assert!(c.poison >= 4 && c.transient >= 20 && c.concurrent_duplicates >= 20 && c.forged >= 4, "{c:?}");
+        assert!(c.replayed >= 16, "{c:?}");
     }
 
     #[test]

@@ -78,6 +78,11 @@ impl Sender {
             .expect("every planned source is configured");
             let mut sent = body.clone();
             let mut headers = headers;
+            if delivery == Delivery::Replayed
+                && let Some(id_header) = self.config.get(event.source).and_then(|s| s.unsigned_id_header())
+            {
+                headers.iter_mut().filter(|(name, _)| name == id_header).for_each(|(_, v)| v.push_str("-replayed"));
+            }
             if delivery == Delivery::Forged {
                 if self.config.get(event.source).is_some_and(|s| s.scheme == Scheme::GitLab) {
                     // GitLab signs nothing: the forgery is a token that is not the secret.

@@ -1,7 +1,8 @@
 use http::{HeaderValue, Method};
 
 use super::*;
-use crate::signature::sign;
+use crate::envelope::{EventType, Origin};
+use crate::signature::{SigningKey, sign};
 
 const LOCAL: &str = include_str!("../../../../infra/local/sources.json");
 /// 2026-11-28T12:00:00.250Z
@@ -61,9 +62,14 @@ fn github_uses_the_delivery_header_and_forwards_event_headers() {
     headers.insert("x-github-delivery", HeaderValue::from_static("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
     headers.insert("x-github-event", HeaderValue::from_static("ping"));
     headers.insert("authorization", HeaderValue::from_static("Bearer not-forwarded"));
-    let (envelope, _) = enqueued(run(&Method::POST, "github", &headers, body));
-    assert_eq!(envelope.event_id, "github:72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    let (envelope, origin) = enqueued(run(&Method::POST, "github", &headers, body));
+    // The delivery id is not signed: deduplicated by the body's hash, the id forwarded.
+    assert_eq!(envelope.event_id, format!("github:sha256:{}", crate::idempotency::fingerprint(body)));
+    assert_eq!(origin, EventIdOrigin::BodyHash);
+    assert_eq!(envelope.headers["x-github-delivery"], "72d3162e-cc78-11e3-81ab-4c9367dc0958");
     assert_eq!(envelope.headers.get("x-github-event").map(String::as_str), Some("ping"));
+    assert_eq!(envelope.event_type, EventType::new("ping", Origin::Unsigned));
+    assert!(envelope.signed_headers.is_empty());
     assert!(!envelope.headers.contains_key("authorization"));
     assert!(!envelope.headers.contains_key("x-hub-signature-256"));
 }
@@ -71,12 +77,12 @@ fn github_uses_the_delivery_header_and_forwards_event_headers() {
 #[test]
 fn each_scheme_takes_its_event_id_from_the_documented_place() {
     let body = br#"{"a":1}"#;
-    let mut shopify = signed("shopify", body, "application/json");
-    shopify.insert("x-shopify-webhook-id", HeaderValue::from_static("b54557e4-bdd9-4b37"));
-    assert_eq!(enqueued(run(&Method::POST, "shopify", &shopify, body)).0.event_id, "shopify:b54557e4-bdd9-4b37");
-
     let acme = signed("acme", body, "application/json");
-    assert_eq!(enqueued(run(&Method::POST, "acme", &acme, body)).0.event_id, "acme:msg_1");
+    let (envelope, _) = enqueued(run(&Method::POST, "acme", &acme, body));
+    assert_eq!(envelope.event_id, "acme:msg_1");
+    assert_eq!(envelope.signed_headers["webhook-id"], "msg_1");
+    assert!(envelope.signed_headers.contains_key("webhook-timestamp"));
+    assert!(!envelope.headers.contains_key("webhook-id"), "{:?}", envelope.headers);
 
     let slack = signed("slack", body, "application/json");
     let (envelope, origin) = enqueued(run(&Method::POST, "slack", &slack, body));
@@ -105,9 +111,12 @@ fn svix_branded_headers_give_the_event_id_and_are_forwarded() {
     let (envelope, origin) = enqueued(run(&Method::POST, "acme", &headers, body));
     assert_eq!(envelope.event_id, "acme:msg_1");
     assert_eq!(origin, EventIdOrigin::Sender);
-    assert_eq!(envelope.headers.get("svix-id").map(String::as_str), Some("msg_1"));
-    assert!(envelope.headers.contains_key("svix-timestamp"));
-    assert!(!envelope.headers.contains_key("svix-signature"));
+    assert_eq!(envelope.signed_headers.get("svix-id").map(String::as_str), Some("msg_1"));
+    assert!(envelope.signed_headers.contains_key("svix-timestamp"));
+    assert!(
+        !envelope.headers.contains_key("svix-signature") && !envelope.signed_headers.contains_key("svix-signature")
+    );
+    assert_eq!(envelope.event_type, EventType::new("user.created", Origin::Signed));
 }
 
 #[test]
@@ -125,36 +134,135 @@ fn both_header_sets_are_refused_as_a_bad_signature() {
 fn the_new_schemes_take_their_event_id_from_the_documented_place() {
     let paddle_body = br#"{"event_id":"evt_01hs","event_type":"customer.created","notification_id":"ntf_1"}"#;
     let headers = signed("paddle", paddle_body, "application/json");
-    assert_eq!(enqueued(run(&Method::POST, "paddle", &headers, paddle_body)).0.event_id, "paddle:evt_01hs");
+    let (envelope, _) = enqueued(run(&Method::POST, "paddle", &headers, paddle_body));
+    assert_eq!(envelope.event_id, "paddle:evt_01hs");
+    assert_eq!(envelope.event_type, EventType::new("customer.created", Origin::Signed));
 
     let square_body = br#"{"type":"payment.updated","event_id":"6a8f5f28-54a1"}"#;
     let headers = signed("square", square_body, "application/json");
-    assert_eq!(enqueued(run(&Method::POST, "square", &headers, square_body)).0.event_id, "square:6a8f5f28-54a1");
+    let (envelope, _) = enqueued(run(&Method::POST, "square", &headers, square_body));
+    assert_eq!(envelope.event_id, "square:6a8f5f28-54a1");
+    assert_eq!(envelope.event_type, EventType::new("payment.updated", Origin::Signed));
 
     // Twitch's message id is signed; `signed` signs "msg_1" as it.
-    let body = br#"{"subscription":{"type":"channel.follow"}}"#;
-    let headers = signed("twitch", body, "application/json");
+    let body = br#"{"subscription":{"type":"channel.follow","version":"2"},"event":{}}"#;
+    let mut headers = signed("twitch", body, "application/json");
+    headers.insert("twitch-eventsub-subscription-type", HeaderValue::from_static("channel.ban"));
     let (envelope, _) = enqueued(run(&Method::POST, "twitch", &headers, body));
     assert_eq!(envelope.event_id, "twitch:msg_1");
-    assert!(envelope.headers.contains_key("twitch-eventsub-message-timestamp"));
+    assert!(envelope.signed_headers.contains_key("twitch-eventsub-message-timestamp"));
+    assert_eq!(envelope.headers["twitch-eventsub-subscription-type"], "channel.ban");
+    assert_eq!(envelope.event_type, EventType::new("channel.follow", Origin::Signed), "the body's, signed");
 
     let body = br#"{"object_kind":"push"}"#;
     let mut headers = signed("gitlab", body, "application/json");
     headers.insert("x-gitlab-event-uuid", HeaderValue::from_static("13792a34-cac6"));
+    headers.insert("x-gitlab-event", HeaderValue::from_static("Push Hook"));
     let (envelope, _) = enqueued(run(&Method::POST, "gitlab", &headers, body));
-    assert_eq!(envelope.event_id, "gitlab:13792a34-cac6");
+    assert!(envelope.event_id.starts_with("gitlab:sha256:"), "{}", envelope.event_id);
+    assert_eq!(envelope.headers["x-gitlab-event-uuid"], "13792a34-cac6");
+    assert_eq!(envelope.event_type, None, "`Push Hook` holds a space: not an attribute value we keep");
     assert!(!envelope.headers.contains_key("x-gitlab-token"), "the token is a secret: never forwarded");
 
-    let body = format!(r#"{{"action":"create","webhookTimestamp":{NOW_MS}}}"#);
+    let body = format!(r#"{{"action":"create","type":"Issue","webhookTimestamp":{NOW_MS}}}"#);
     let mut headers = signed("linear", body.as_bytes(), "application/json");
     headers.insert("linear-delivery", HeaderValue::from_static("234d1a4e-b617"));
-    assert_eq!(enqueued(run(&Method::POST, "linear", &headers, body.as_bytes())).0.event_id, "linear:234d1a4e-b617");
+    let (envelope, _) = enqueued(run(&Method::POST, "linear", &headers, body.as_bytes()));
+    assert!(envelope.event_id.starts_with("linear:sha256:"), "{}", envelope.event_id);
+    assert_eq!(envelope.event_type, EventType::new("Issue", Origin::Signed));
 
     let body = br#"{"event":"meeting.started"}"#;
     let headers = signed("zoom", body, "application/json");
     let (envelope, origin) = enqueued(run(&Method::POST, "zoom", &headers, body));
     assert!(envelope.event_id.starts_with("zoom:sha256:"), "{}", envelope.event_id);
     assert_eq!(origin, EventIdOrigin::BodyHash);
+    assert_eq!(envelope.event_type, EventType::new("meeting.started", Origin::Signed));
+    assert!(envelope.signed_headers.contains_key("x-zm-request-timestamp"));
+
+    let body = br#"{"version":1,"application_id":"1","type":1,"event":{"type":"APPLICATION_AUTHORIZED"}}"#;
+    // The local discord source's public key is this seed's (tests/src/chaos/plan.rs).
+    let key = SigningKey::ed25519_from_seed(b"hookline-local-discord-seed-0001");
+    let mut headers: HeaderMap =
+        sign(&config().get("discord").unwrap().scheme, &key, body, NOW_MS / 1000, "").into_iter().collect();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let (envelope, _) = enqueued(run(&Method::POST, "discord", &headers, body));
+    assert_eq!(envelope.event_type, EventType::new("APPLICATION_AUTHORIZED", Origin::Signed));
+    assert!(envelope.signed_headers.contains_key("x-signature-timestamp"));
+
+    let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+    let headers = signed("meta", body, "application/json");
+    let (envelope, _) = enqueued(run(&Method::POST, "meta", &headers, body));
+    assert_eq!(envelope.event_type, EventType::new("whatsapp_business_account", Origin::Signed));
+
+    let body = br#"{"id":"evt_1","type":"invoice.paid"}"#;
+    let headers = signed("stripe", body, "application/json");
+    let (envelope, _) = enqueued(run(&Method::POST, "stripe", &headers, body));
+    assert_eq!(envelope.event_type, EventType::new("invoice.paid", Origin::Signed));
+}
+
+/// A source configuration of its own, for options the local document does not set.
+fn run_with<'a>(
+    config: &str,
+    source: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+) -> Result<Decision<'a>, Rejection> {
+    let config = SourcesConfig::from_json(config.as_bytes()).unwrap();
+    let request =
+        IntakeRequest { method: &Method::POST, source, headers, body: body.into(), query: "", now_unix_millis: NOW_MS };
+    decide(&config, &request)
+}
+
+#[test]
+fn a_delivery_replayed_with_a_fresh_unsigned_id_header_is_the_same_event() {
+    for (source, id_header) in [
+        ("github", "x-github-delivery"),
+        ("shopify", "x-shopify-webhook-id"),
+        ("gitlab", "x-gitlab-event-uuid"),
+        ("linear", "linear-delivery"),
+    ] {
+        let body = format!(r#"{{"type":"Issue","webhookTimestamp":{NOW_MS}}}"#);
+        let mut headers = signed(source, body.as_bytes(), "application/json");
+        headers.insert(id_header, HeaderValue::from_static("delivery-1"));
+        let first = enqueued(run(&Method::POST, source, &headers, body.as_bytes())).0.event_id;
+        headers.insert(id_header, HeaderValue::from_static("delivery-2"));
+        let (replayed, origin) = enqueued(run(&Method::POST, source, &headers, body.as_bytes()));
+        assert_eq!((replayed.event_id, origin), (first, EventIdOrigin::BodyHash), "{source}");
+        assert_eq!(replayed.headers[id_header], "delivery-2", "{source}: still forwarded, as unsigned");
+    }
+    // The generic scheme's `id_header` likewise, and the header's id when told to trust it.
+    let partner = r#"{"sources":{"p":{"scheme":"hmac_sha256","secrets":["local-partner-current"],
+        "header":"X-Partner-Signature","prefix":"sha256=","id_header":"X-Partner-Event-Id"},
+        "trusting":{"scheme":"github","secrets":["local-github-current"],"dedupe_by_body":false}}}"#;
+    let body = br#"{"n":1}"#;
+    let mut headers = signed("partner", body, "application/json");
+    headers.insert("x-partner-event-id", HeaderValue::from_static("evt-9"));
+    let (envelope, origin) = enqueued(run_with(partner, "p", &headers, body));
+    assert!(envelope.event_id.starts_with("p:sha256:"), "{}", envelope.event_id);
+    assert_eq!((origin, envelope.headers["x-partner-event-id"].as_str()), (EventIdOrigin::BodyHash, "evt-9"));
+    let mut headers = signed("github", body, "application/json");
+    headers.insert("x-github-delivery", HeaderValue::from_static("72d3162e"));
+    let (envelope, origin) = enqueued(run_with(partner, "trusting", &headers, body));
+    assert_eq!((envelope.event_id.as_str(), origin), ("trusting:72d3162e", EventIdOrigin::Sender));
+}
+
+#[test]
+fn an_event_id_read_from_the_body_does_not_depend_on_the_content_type() {
+    let config =
+        r#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_local_stripe_current"],"content_types":["*"]}}}"#;
+    let body = br#"{"id":"evt_123","type":"charge.succeeded"}"#;
+    for content_type in ["application/json", "text/plain", "application/octet-stream"] {
+        let headers = signed("stripe", body, content_type);
+        let (envelope, origin) = enqueued(run_with(config, "stripe", &headers, body));
+        assert_eq!((envelope.event_id.as_str(), origin), ("stripe:evt_123", EventIdOrigin::Sender), "{content_type}");
+        assert_eq!(envelope.event_type, EventType::new("charge.succeeded", Origin::Signed), "{content_type}");
+    }
+    let mut headers = signed("stripe", body, "text/plain");
+    headers.remove(http::header::CONTENT_TYPE);
+    assert_eq!(enqueued(run_with(config, "stripe", &headers, body)).0.event_id, "stripe:evt_123");
+    // A body that is not JSON under another type is still accepted, under its hash.
+    let headers = signed("stripe", b"not json", "text/plain");
+    assert_eq!(enqueued(run_with(config, "stripe", &headers, b"not json")).1, EventIdOrigin::BodyHash);
 }
 
 #[test]

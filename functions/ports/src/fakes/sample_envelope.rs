@@ -11,6 +11,8 @@ pub fn sample_envelope(event_id: &str, body: &[u8]) -> Envelope {
         received_at: "2026-11-28T12:00:00.000Z".to_owned(),
         content_type: Some("application/json".to_owned()),
         headers: BTreeMap::new(),
+        signed_headers: BTreeMap::new(),
+        event_type: None,
         body: body.to_vec(),
         body_is_json: hookline_domain::envelope::is_embeddable_json(body),
     }
