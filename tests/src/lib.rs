@@ -151,7 +151,7 @@ pub mod stack {
     use std::time::{Duration, Instant};
 
     use aws_sdk_dynamodb::types::AttributeValue;
-    use hookline_cli::signer::{SignRequest, signed_headers};
+    use hookline_cli::signer::{SignRequest, sign_request};
     use hookline_domain::SourcesConfig;
 
     /// A setting of the running stack; fails with instructions when the stack is not running.
@@ -171,7 +171,7 @@ pub mod stack {
         let config =
             SourcesConfig::from_json(&std::fs::read(super::repo_root().join("infra/local/sources.json")).unwrap())
                 .unwrap();
-        let headers = signed_headers(
+        let signed = sign_request(
             &config,
             &SignRequest {
                 source,
@@ -183,6 +183,7 @@ pub mod stack {
             },
         )
         .unwrap();
+        let (headers, body) = (signed.headers, signed.body);
         let mut curl = Command::new("curl");
         curl.args(["-sS", "-X", "POST", "-w", "\n%{http_code}", "--data-binary", "@-"])
             .arg(format!("{}/{source}", required("HOOKLINE_INGEST_URL")));
@@ -191,7 +192,7 @@ pub mod stack {
         }
         use std::io::Write;
         let mut child = curl.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(body).unwrap();
+        child.stdin.take().unwrap().write_all(&body).unwrap();
         let output = child.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
         let (response, status) = text.rsplit_once('\n').unwrap_or(("", "0"));

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use hookline_aws::SqsQueue;
 use hookline_cli::apigw_event::{HttpRequest, http_api_event};
-use hookline_cli::signer::{SignRequest, signed_headers};
+use hookline_cli::signer::{SignRequest, sign_request};
 use hookline_domain::{Envelope, SourcesConfig};
 use hookline_ingest::{IngestService, http};
 use hookline_ports::Queue;
@@ -145,7 +145,7 @@ fn event(name: &str, request: &Value) -> Value {
     let content_type = request["content_type"].as_str().unwrap();
     let signed_at = SIGNED_AT + request["signed_at_offset"].as_i64().unwrap_or(0);
     let sign_with = |config: &SourcesConfig| {
-        signed_headers(
+        sign_request(
             config,
             &SignRequest {
                 source,
@@ -157,6 +157,7 @@ fn event(name: &str, request: &Value) -> Value {
             },
         )
         .unwrap()
+        .headers
     };
     let mut headers = match request["signature"].as_str().unwrap_or("valid") {
         "valid" => sign_with(&sources()),

@@ -7,7 +7,7 @@
 //!   about 5% failing transiently 1, 2 or 4 times (4 outlasts MaxReceiveCount 3: dead-lettered,
 //!   then replayed), about 1% poison, about 24% delivered again (half of those at the same
 //!   moment as the original, half later), about 4% replayed later with a fresh value in the
-//!   scheme's unsigned delivery id header (GitHub's, Shopify's, GitLab's, Linear's; the same
+//!   scheme's unsigned delivery id header (GitHub's, Shopify's, GitLab's, Twilio's; the same
 //!   request again for the other schemes), and about 1% followed by a forged copy;
 //! - at 30% of the sending the emulator is stopped (SIGSTOP: every AWS call hangs) for 8 s,
 //!   during which ingest must answer 503 and the senders re-send; at 55% and 80% the processor

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hookline_cli::apigw_event::{HttpRequest, http_api_event};
-use hookline_cli::signer::{SignRequest, signed_headers};
+use hookline_cli::signer::{SignRequest, sign_request, sign_with};
 use hookline_cli::{local_env, samples};
 use hookline_domain::SourcesConfig;
+use hookline_domain::signature::SigningKey;
 
 #[derive(Parser)]
 #[command(name = "hookline", about = "Hookline's command-line tool")]
@@ -51,8 +52,13 @@ struct SignArgs {
     #[arg(long)]
     event_id: Option<String>,
     /// Which of the source's secrets to sign with (0 = first).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "signing_key")]
     key_index: usize,
+    /// The sender's signing key, for a source configured with a public key: Standard Webhooks
+    /// `whsk_<base64 seed>`, Discord's Ed25519 seed or SendGrid's P-256 scalar (64 hex digits).
+    /// Also `HOOKLINE_SIGNING_KEY`, which keeps it out of the shell's history.
+    #[arg(long, env = "HOOKLINE_SIGNING_KEY", hide_env_values = true)]
+    signing_key: Option<String>,
     /// Signing time in Unix seconds (default: now). Not negative: no scheme's receiver
     /// accepts a signature from before 1970, so such headers could never verify.
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
@@ -150,17 +156,24 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
     };
     let now = args.timestamp.unwrap_or_else(now_unix);
     let event_id = args.event_id.unwrap_or_else(|| format!("evt_{now}_{}", std::process::id()));
-    let headers = signed_headers(
-        &config,
-        &SignRequest {
-            source: &args.source,
-            body: &body,
-            content_type: &args.content_type,
-            now_unix: now,
-            key_index: args.key_index,
-            event_id: &event_id,
-        },
-    )?;
+    let request = SignRequest {
+        source: &args.source,
+        body: &body,
+        content_type: &args.content_type,
+        now_unix: now,
+        key_index: args.key_index,
+        event_id: &event_id,
+    };
+    let signed = match &args.signing_key {
+        Some(text) => {
+            let source =
+                config.get(&args.source).with_context(|| format!("source {:?} is not configured", args.source))?;
+            let key = SigningKey::sender_key(&source.scheme, text).context("--signing-key")?;
+            sign_with(&config, &request, &key)?
+        }
+        None => sign_request(&config, &request)?,
+    };
+    let (headers, body) = (signed.headers, signed.body);
     match args.format {
         Format::Headers => headers.iter().for_each(|(name, value)| println!("{name}: {value}")),
         Format::Curl => {

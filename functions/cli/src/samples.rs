@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::apigw_event::{HttpRequest, http_api_event};
-use crate::signer::{SignRequest, signed_headers};
+use crate::signer::{SignRequest, sign_request, sign_with};
 
 /// `events/ingest/manifest.json`.
 #[derive(Debug, Clone, Deserialize)]
@@ -116,7 +116,7 @@ impl Sample {
     pub fn event(&self, config: &SourcesConfig, dir: &Path, signed_at: i64) -> anyhow::Result<Value> {
         let now_unix = signed_at + self.signed_at_offset;
         let body = with_signing_time(self.body(dir)?, now_unix);
-        let sign_request = SignRequest {
+        let request = SignRequest {
             source: &self.source,
             body: &body,
             content_type: &self.content_type,
@@ -142,14 +142,11 @@ impl Sample {
             (None, None) => None,
             (Some(_), Some(_)) => bail!("sample {}: give at most one of wrong_secret, signing_seed", self.file),
         };
-        let mut headers = match own_key {
-            Some(key) => {
-                let mut source = config.get(&self.source).context("unknown sample source")?.clone();
-                source.keys = vec![key];
-                signed_headers(&SourcesConfig::from_sources([source]), &sign_request)?
-            }
-            None => signed_headers(config, &sign_request)?,
+        let signed = match own_key {
+            Some(key) => sign_with(config, &request, &key)?,
+            None => sign_request(config, &request)?,
         };
+        let (mut headers, body) = (signed.headers, signed.body);
         if self.unsigned {
             headers.truncate(1);
         }
@@ -159,7 +156,10 @@ impl Sample {
         }
         headers.push(("user-agent".into(), format!("hookline-sample/{}", self.source)));
         headers.extend(self.headers.iter().cloned());
-        let body = self.tampered_body.clone().map_or(body, String::into_bytes);
+        let body = match &self.tampered_body {
+            Some(tampered) => with_signing_time(tampered.clone().into_bytes(), now_unix),
+            None => body,
+        };
         let path = self.path.clone().unwrap_or_else(|| format!("/webhooks/{}", self.source));
         Ok(http_api_event(&HttpRequest {
             method: &self.method,
@@ -176,12 +176,15 @@ impl Sample {
 /// What a body says for "the time of signing, in milliseconds": a sender that signs a time
 /// inside the body (Linear's `webhookTimestamp`) writes the time it signs at.
 pub const SIGNED_AT_MS: &str = "__SIGNED_AT_MS__";
+/// The same in seconds (a tampered Mailgun body carries the time its signature was made at).
+pub const SIGNED_AT: &str = "__SIGNED_AT__";
 
 fn with_signing_time(body: Vec<u8>, now_unix: i64) -> Vec<u8> {
     match String::from_utf8(body) {
-        Ok(text) if text.contains(SIGNED_AT_MS) => {
-            text.replace(SIGNED_AT_MS, &(now_unix * 1000).to_string()).into_bytes()
-        }
+        Ok(text) if text.contains(SIGNED_AT_MS) || text.contains(SIGNED_AT) => text
+            .replace(SIGNED_AT_MS, &(now_unix * 1000).to_string())
+            .replace(SIGNED_AT, &now_unix.to_string())
+            .into_bytes(),
         Ok(text) => text.into_bytes(),
         Err(not_text) => not_text.into_bytes(),
     }

@@ -205,6 +205,7 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         &VerifyRequest {
             headers: request.headers,
             body,
+            query: request.query,
             keys: &source.keys,
             tolerance_seconds: source.tolerance_seconds,
             now_unix: request.now_unix_millis.div_euclid(1000),
@@ -236,6 +237,12 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         (Scheme::Discord, Some(_)) => serde_json::from_slice::<DiscordBody>(body).ok(),
         _ => None,
     };
+    // Verification read it as well: its event data's id (else its token) is the event id, its
+    // event data's type the type.
+    let mailgun = match source.scheme {
+        Scheme::Mailgun => signature::mailgun::read(body),
+        _ => None,
+    };
 
     if let Some(handshake) =
         handshake(source, request.headers, json.as_ref(), discord.as_ref(), body, verified.key_index)?
@@ -243,8 +250,15 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
         return Ok(Decision::Handshake(handshake));
     }
 
-    let event_type = event_type(source, request.headers, json.as_ref(), discord.as_ref(), body);
-    let sender_id = sender_event_id(source, request.headers, json.as_ref());
+    let event_type = event_type(source, request.headers, json.as_ref(), discord.as_ref(), mailgun.as_ref(), body);
+    let sender_id = match (mailgun, &source.scheme) {
+        (Some(mailgun), _) => Some(mailgun.event_id()),
+        // Twilio signs the decoded parameters, not the bytes: deduplicated on what it signs.
+        (None, Scheme::Twilio(_)) if source.dedupe_by_body => {
+            Some(format!("sha256:{}", hex::encode(signature::twilio::replay_digest(request.query, body))))
+        }
+        (None, _) => sender_event_id(source, request.headers, json.as_ref()),
+    };
     let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), body);
     let body_is_json = json.is_some_and(|json| embeds_as_json(body, json.depth));
     Ok(Decision::Enqueue {
@@ -354,11 +368,15 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         Scheme::Paddle | Scheme::Square(_) => json.and_then(|json| json.event_id.clone()),
         Scheme::Twitch => from_header(signature::TWITCH_MESSAGE_ID),
         // Zoom sends no delivery id it signs: the body's hash.
-        // SendGrid posts a batch of events: one webhook, under the body's hash.
-        Scheme::Slack | Scheme::Zoom | Scheme::SendGrid | Scheme::Meta(_) => None,
+        // SendGrid and HubSpot post a batch of events: one webhook, under the body's hash.
+        Scheme::Slack | Scheme::Zoom | Scheme::SendGrid | Scheme::Meta(_) | Scheme::HubSpotV3(_) => None,
+        // Mailgun's token is read with its body, before this.
+        Scheme::Mailgun => None,
         // Their id comes from the unsigned id header, handled above (the generic scheme's when
         // one is configured).
-        Scheme::Hmac(_) | Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab => None,
+        Scheme::Hmac(_) | Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab | Scheme::Twilio(_) => {
+            None
+        }
     }
 }
 
@@ -369,6 +387,7 @@ fn event_type(
     headers: &HeaderMap,
     json: Option<&JsonBody>,
     discord: Option<&DiscordBody>,
+    mailgun: Option<&signature::mailgun::Body>,
     body: &[u8],
 ) -> Option<EventType> {
     let signed = |name: Option<&str>| name.and_then(|name| EventType::new(name, Origin::Signed));
@@ -391,8 +410,14 @@ fn event_type(
         Scheme::Shopify => unsigned("x-shopify-topic"),
         // GitLab signs nothing: its token authenticates the sender, not the request.
         Scheme::GitLab => unsigned("x-gitlab-event"),
-        // SendGrid posts a batch of events of several types; the generic scheme knows none.
-        Scheme::Twitch | Scheme::SendGrid | Scheme::Hmac(_) => None,
+        // Mailgun signs its timestamp and token, not the event data.
+        Scheme::Mailgun => mailgun
+            .and_then(|body| body.event_data.as_ref())
+            .and_then(|data| data.event.as_deref())
+            .and_then(|event| EventType::new(event, Origin::Unsigned)),
+        // SendGrid and HubSpot post a batch of events of several types; Twilio and the generic
+        // scheme name none.
+        Scheme::Twitch | Scheme::SendGrid | Scheme::HubSpotV3(_) | Scheme::Twilio(_) | Scheme::Hmac(_) => None,
     }
 }
 
@@ -406,6 +431,7 @@ fn scheme_signed_headers(scheme: &Scheme) -> &'static [&'static str] {
         Scheme::Twitch => &["twitch-eventsub-message-id", "twitch-eventsub-message-timestamp"],
         Scheme::Discord => &["x-signature-timestamp"],
         Scheme::SendGrid => &["x-twilio-email-event-webhook-timestamp"],
+        Scheme::HubSpotV3(_) => &[signature::HUBSPOT_TIMESTAMP],
         _ => &[],
     }
 }
@@ -441,7 +467,8 @@ fn scheme_forwarded_headers(scheme: &Scheme) -> &'static [&'static str] {
         ],
         Scheme::Linear => &["linear-delivery", "linear-event"],
         Scheme::GitLab => &["x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-webhook-uuid", "x-gitlab-instance"],
-        Scheme::Hmac(_) => &[],
+        Scheme::Twilio(_) => &["i-twilio-idempotency-token"],
+        Scheme::HubSpotV3(_) | Scheme::Mailgun | Scheme::Hmac(_) => &[],
     }
 }
 

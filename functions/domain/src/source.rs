@@ -89,7 +89,8 @@ pub struct Source {
     /// Whether a source whose delivery id travels in a header the signature does not cover
     /// ([`Source::unsigned_id_header`]) is deduplicated on the body's SHA-256 instead: then a
     /// captured delivery replayed with a fresh id header is the same event, not a new one.
-    /// True unless configured off, for senders that legitimately repeat identical bodies.
+    /// The scheme's default ([`Scheme::dedupes_by_body_by_default`]) unless configured, e.g.
+    /// off for senders that legitimately repeat identical bodies.
     pub dedupe_by_body: bool,
 }
 
@@ -121,10 +122,15 @@ impl Source {
             | Scheme::Discord
             | Scheme::SendGrid
             | Scheme::Meta(_)
-            | Scheme::Square(_) => &["application/json"],
+            | Scheme::Square(_)
+            | Scheme::HubSpotV3(_)
+            | Scheme::Mailgun => &["application/json"],
             // GitHub can be set to deliver form-encoded payloads; Slack's slash commands and
-            // interactivity are form-encoded while its Events API is JSON.
-            Scheme::GitHub | Scheme::Slack => &["application/json", "application/x-www-form-urlencoded"],
+            // interactivity are form-encoded while its Events API is JSON; Twilio posts forms,
+            // and JSON for some products (its hash in the URL).
+            Scheme::GitHub | Scheme::Slack | Scheme::Twilio(_) => {
+                &["application/json", "application/x-www-form-urlencoded"]
+            }
         };
         ContentTypes::OneOf(list.iter().map(|s| (*s).to_owned()).collect())
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::signature::{
-    GenericHmacOptions, HmacAlgorithm, MetaOptions, Scheme, SignatureEncoding, SigningKey, SquareOptions,
+    GenericHmacOptions, HmacAlgorithm, MetaOptions, Scheme, SignatureEncoding, SigningKey, SquareOptions, UrlOptions,
 };
 use crate::source::{ContentTypes, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING, Source, SourceName};
 
@@ -61,6 +61,8 @@ struct RawSource {
     notification_url: Option<String>,
     /// Meta's verify token (the GET endpoint check).
     verify_token: Option<String>,
+    /// The URL Twilio or HubSpot was given (they sign the URL).
+    public_url: Option<String>,
     // Options of the generic `hmac_sha256` and `hmac_sha1` schemes.
     header: Option<String>,
     encoding: Option<String>,
@@ -145,6 +147,9 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
     if raw.verify_token.is_some() && !matches!(scheme, Scheme::Meta(_)) {
         return Err("`verify_token` only applies to the meta scheme".into());
     }
+    if raw.public_url.is_some() && !matches!(scheme, Scheme::Twilio(_) | Scheme::HubSpotV3(_)) {
+        return Err("`public_url` only applies to the twilio and hubspot_v3 schemes".into());
+    }
     let tolerance_seconds = raw.tolerance_seconds.unwrap_or(scheme.default_tolerance_seconds());
     if raw.tolerance_seconds.is_some() && !scheme.is_timestamped() {
         return Err(format!("`tolerance_seconds` does not apply to the {} scheme", scheme.name()));
@@ -187,6 +192,7 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
         ));
     }
 
+    let scheme_dedupes_by_body = scheme.dedupes_by_body_by_default();
     Ok(Source {
         name,
         scheme,
@@ -196,7 +202,7 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
         content_types,
         forward_headers,
         id_header,
-        dedupe_by_body: raw.dedupe_by_body.unwrap_or(true),
+        dedupe_by_body: raw.dedupe_by_body.unwrap_or(scheme_dedupes_by_body),
     })
 }
 
@@ -227,6 +233,9 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
             }
             Scheme::Square(SquareOptions { notification_url: url.to_owned() })
         }
+        "twilio" => Scheme::Twilio(UrlOptions { public_url: public_url(raw, "twilio")? }),
+        "hubspot_v3" => Scheme::HubSpotV3(UrlOptions { public_url: public_url(raw, "hubspot_v3")? }),
+        "mailgun" => Scheme::Mailgun,
         generic @ ("hmac_sha256" | "hmac_sha1") => {
             let algorithm = if generic == "hmac_sha1" { HmacAlgorithm::Sha1 } else { HmacAlgorithm::Sha256 };
             let header =
@@ -247,10 +256,23 @@ fn parse_scheme(raw: &RawSource) -> Result<Scheme, String> {
         other => {
             return Err(format!(
                 "unknown scheme {other:?}: use standard_webhooks, stripe, github, shopify, slack, paddle, zoom, twitch, \
-                 linear, gitlab, square, discord, sendgrid, meta, hmac_sha256 or hmac_sha1"
+                 linear, gitlab, square, discord, sendgrid, meta, twilio, hubspot_v3, mailgun, hmac_sha256 or hmac_sha1"
             ));
         }
     })
+}
+
+/// A URL-signing scheme's `public_url`: required, http(s), visible ASCII, and without a query
+/// or fragment (the query is appended as received).
+fn public_url(raw: &RawSource, scheme: &str) -> Result<String, String> {
+    let url = raw.public_url.as_deref().ok_or_else(|| {
+        format!("the {scheme} scheme needs `public_url`, the URL configured at the provider (it is signed)")
+    })?;
+    let http = url.starts_with("https://") || url.starts_with("http://");
+    if !http || !url.bytes().all(|b| b.is_ascii_graphic()) || url.contains(['?', '#']) {
+        return Err("`public_url` must be the http(s) URL configured at the provider, without a query".into());
+    }
+    Ok(url.to_owned())
 }
 
 fn parse_header_name(field: &str, name: &str) -> Result<http::HeaderName, String> {
@@ -267,7 +289,7 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 16);
+        assert_eq!(config.len(), 19);
         assert_eq!(config.get("twitch").unwrap().tolerance_seconds, 600, "Twitch's own 10 minutes");
         assert_eq!(config.get("linear").unwrap().tolerance_seconds, 3600, "configured");
         let intercom = config.get("intercom").unwrap();
@@ -315,6 +337,13 @@ mod tests {
             ),
             (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"typo":1}}}"#, "shape"),
             (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"dedupe_by_body":false}}}"#, "dedupe_by_body"),
+            (r#"{"sources":{"s":{"scheme":"twilio","secrets":["x"]}}}"#, "needs `public_url`"),
+            (
+                r#"{"sources":{"s":{"scheme":"hubspot_v3","secrets":["x"],"public_url":"https://h/x?a=1"}}}"#,
+                "without a query",
+            ),
+            (r#"{"sources":{"s":{"scheme":"twilio","secrets":["x"],"public_url":"ftp://h/x"}}}"#, "http(s)"),
+            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"public_url":"https://h/x"}}}"#, "only applies"),
             (
                 r#"{"sources":{"s":{"scheme":"hmac_sha1","secrets":["x"],"header":"X","dedupe_by_body":true}}}"#,
                 "id_header",
@@ -332,6 +361,8 @@ mod tests {
         let doc = br#"{"sources":{
             "gh": {"scheme":"github","secrets":["x"]},
             "gh-ids": {"scheme":"github","secrets":["x"],"dedupe_by_body":false},
+            "linear": {"scheme":"linear","secrets":["x"]},
+            "linear-hashed": {"scheme":"linear","secrets":["x"],"dedupe_by_body":true},
             "partner": {"scheme":"hmac_sha256","secrets":["x"],"header":"X-Sig","id_header":"X-Id"},
             "stripe": {"scheme":"stripe","secrets":["x"]}
         }}"#;
@@ -339,6 +370,7 @@ mod tests {
         let id_header = |name: &str| config.get(name).unwrap().event_id_header();
         assert_eq!((id_header("gh"), id_header("gh-ids")), (None, Some("x-github-delivery")));
         assert_eq!((id_header("partner"), id_header("stripe")), (None, None));
+        assert_eq!((id_header("linear"), id_header("linear-hashed")), (Some("linear-delivery"), None));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hookline_domain::signature::{
     GenericHmacOptions, HmacAlgorithm, KeyError, MetaOptions, Scheme, SignatureEncoding, SignatureError, SigningKey,
-    SquareOptions, Verified, VerifyRequest, sign, verify,
+    SquareOptions, UrlOptions, Verified, VerifyRequest, sign, verify,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::collection::vec;
@@ -43,6 +43,9 @@ const HEADER_NAMES: &[&str] = &[
     "x-signature-timestamp",
     "x-twilio-email-event-webhook-signature",
     "x-twilio-email-event-webhook-timestamp",
+    "x-twilio-signature",
+    "x-hubspot-signature-v3",
+    "x-hubspot-request-timestamp",
     "content-type",
     "x-other",
 ];
@@ -101,8 +104,10 @@ fn square() -> Scheme {
 
 /// [`any_scheme`] and the schemes `sign` cannot sign for any key, body and time (Twitch
 /// formats its time as a date, Linear signs a timestamp inside the body, GitLab sends the key
-/// itself as a header, Discord signs with a private key): each is signed and verified in its own module's tests; here they are
-/// only fed hostile input.
+/// itself as a header, Discord signs with a private key, HubSpot's milliseconds overflow near
+/// the end of time, Twilio signs the decoded form parameters rather than the bytes, Mailgun
+/// signs inside the body): each is signed and verified in its own module's tests; here they
+/// are only fed hostile input.
 fn every_scheme() -> impl Strategy<Value = Scheme> {
     prop_oneof![
         any_scheme(),
@@ -110,7 +115,10 @@ fn every_scheme() -> impl Strategy<Value = Scheme> {
         Just(Scheme::Linear),
         Just(Scheme::GitLab),
         Just(Scheme::Discord),
-        Just(Scheme::SendGrid)
+        Just(Scheme::SendGrid),
+        Just(Scheme::Twilio(UrlOptions { public_url: "https://hooks.example.com/webhooks/twilio".into() })),
+        Just(Scheme::HubSpotV3(UrlOptions { public_url: "https://hooks.example.com/webhooks/hubspot".into() })),
+        Just(Scheme::Mailgun),
     ]
 }
 
@@ -143,7 +151,7 @@ fn run(
     tolerance_seconds: u64,
     now_unix: i64,
 ) -> Result<Verified, SignatureError> {
-    verify(scheme, &VerifyRequest { headers, body, keys, tolerance_seconds, now_unix })
+    verify(scheme, &VerifyRequest { headers, body, query: "", keys, tolerance_seconds, now_unix })
 }
 
 /// Whether the scheme writes its MAC as hex (whose letters may change case and still decode).
@@ -159,7 +167,14 @@ fn is_hex(scheme: &Scheme) -> bool {
         | Scheme::Linear
         | Scheme::Discord => true,
         Scheme::Hmac(options) => options.encoding == SignatureEncoding::Hex,
-        Scheme::StandardWebhooks | Scheme::Shopify | Scheme::GitLab | Scheme::Square(_) | Scheme::SendGrid => false,
+        Scheme::Mailgun => true,
+        Scheme::StandardWebhooks
+        | Scheme::Shopify
+        | Scheme::GitLab
+        | Scheme::Square(_)
+        | Scheme::SendGrid
+        | Scheme::Twilio(_)
+        | Scheme::HubSpotV3(_) => false,
     }
 }
 
@@ -179,6 +194,10 @@ fn signature_header(scheme: &Scheme) -> HeaderName {
         Scheme::Discord => HeaderName::from_static("x-signature-ed25519"),
         Scheme::SendGrid => HeaderName::from_static("x-twilio-email-event-webhook-signature"),
         Scheme::Square(_) => HeaderName::from_static("x-square-hmacsha256-signature"),
+        Scheme::Twilio(_) => HeaderName::from_static("x-twilio-signature"),
+        Scheme::HubSpotV3(_) => HeaderName::from_static("x-hubspot-signature-v3"),
+        // Mailgun signs in the body; no header carries it.
+        Scheme::Mailgun => HeaderName::from_static("x-other"),
         Scheme::Hmac(options) => options.header.clone(),
     }
 }
@@ -232,6 +251,7 @@ proptest! {
             Scheme::SendGrid => {
                 vec!["x-twilio-email-event-webhook-timestamp".parse().unwrap(), signature_header(&scheme)]
             }
+            Scheme::HubSpotV3(_) => vec!["x-hubspot-request-timestamp".parse().unwrap(), signature_header(&scheme)],
             Scheme::Twitch => vec![
                 "twitch-eventsub-message-id".parse().unwrap(),
                 "twitch-eventsub-message-timestamp".parse().unwrap(),

@@ -3,9 +3,9 @@
 //! event's index, so a run's mix is known before anything is sent.
 
 /// The sources of `infra/local/sources.json`: one of every signature scheme.
-pub const SOURCES: [&str; 16] = [
+pub const SOURCES: [&str; 19] = [
     "stripe", "github", "shopify", "slack", "acme", "partner", "intercom", "paddle", "zoom", "twitch", "linear",
-    "gitlab", "square", "discord", "sendgrid", "meta",
+    "gitlab", "square", "discord", "sendgrid", "meta", "twilio", "hubspot", "mailgun",
 ];
 
 /// The P-256 scalar of the key the local `sendgrid` source's public key belongs to.
@@ -35,8 +35,9 @@ pub enum Delivery {
     /// A redelivery sent later, after the original was accepted.
     Later,
     /// A captured delivery replayed later by someone else: the same signed bytes with a fresh
-    /// value in the scheme's unsigned delivery id header (for a scheme without one, the same
-    /// request again). Must be acknowledged as the same event and never take effect twice.
+    /// value in the scheme's unsigned delivery id header where the source deduplicates by body
+    /// (for any other source, the same request again). Must be acknowledged as the same event
+    /// and never take effect twice.
     Replayed,
     /// A request with the right headers but a body that is not what was signed (for a scheme
     /// that signs nothing, GitLab's token: a token that is not the secret): must get 401 and
@@ -83,6 +84,13 @@ impl PlannedEvent {
                 r#"{{"action":"create","type":"Issue","id":"{id}","webhookTimestamp":{},"n":{n}{fault}}}"#,
                 self.planned_at_unix * 1000
             ),
+            // Mailgun signs inside the body: the sender writes the signature object's timestamp
+            // and signature, at the plan's time (see `Sender::deliver`).
+            "mailgun" => format!(
+                r#"{{"signature":{{"token":"{id}-token","timestamp":"0","signature":""}},"event-data":{{"event":"delivered","id":"{id}"}},"n":{n}{fault}}}"#
+            ),
+            // Twilio's bodies are JSON here too (the fault marker is JSON): without a bodySHA256
+            // in the URL the whole text is one form parameter of the signed string.
             _ => format!(r#"{{"id":"{id}","type":"order.created","n":{n}{fault}}}"#),
         }
         .into_bytes()
@@ -190,7 +198,7 @@ mod tests {
         assert_eq!(c.poison * 100 / c.events, 1, "about 1% poison: {c:?}");
         assert_eq!(c.good + c.poison, c.events);
         assert!(c.forged > 0);
-        for source in ["github", "shopify", "gitlab", "linear"] {
+        for source in ["github", "shopify", "gitlab", "twilio"] {
             let replayed = |e: &PlannedEvent| e.source == source && e.deliveries.contains(&Delivery::Replayed);
             assert!(events.iter().any(replayed), "a replay with a fresh delivery id for {source}");
         }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hookline_cli::signer::{SignRequest, signed_headers};
+use hookline_cli::signer::{SignRequest, sign_request};
 use hookline_domain::SourcesConfig;
 use hookline_domain::signature::{Scheme, SigningKey};
 
@@ -63,8 +63,11 @@ impl Sender {
         let body = event.body();
         let started = Instant::now();
         loop {
-            let now_unix = crate::stack::now_unix();
-            let headers = signed_headers(
+            // A Mailgun body carries its signing time: signed at the plan's time, so that every
+            // delivery of an event is the same bytes (as a sender's retries of one request are).
+            let signs_in_body = self.config.get(event.source).is_some_and(|s| s.scheme == Scheme::Mailgun);
+            let now_unix = if signs_in_body { event.planned_at_unix } else { crate::stack::now_unix() };
+            let signed = sign_request(
                 &self.config,
                 &SignRequest {
                     source: event.source,
@@ -76,10 +79,13 @@ impl Sender {
                 },
             )
             .expect("every planned source is configured");
-            let mut sent = body.clone();
-            let mut headers = headers;
+            let (mut headers, mut sent) = (signed.headers, signed.body);
             if delivery == Delivery::Replayed
-                && let Some(id_header) = self.config.get(event.source).and_then(|s| s.unsigned_id_header())
+                && let Some(id_header) = self
+                    .config
+                    .get(event.source)
+                    .filter(|s| s.event_id_header().is_none())
+                    .and_then(|s| s.unsigned_id_header())
             {
                 headers.iter_mut().filter(|(name, _)| name == id_header).for_each(|(_, v)| v.push_str("-replayed"));
             }
@@ -87,6 +93,11 @@ impl Sender {
                 if self.config.get(event.source).is_some_and(|s| s.scheme == Scheme::GitLab) {
                     // GitLab signs nothing: the forgery is a token that is not the secret.
                     headers.iter_mut().filter(|(name, _)| name == "x-gitlab-token").for_each(|(_, v)| v.push('x'));
+                } else if signs_in_body {
+                    // Mailgun signs only its timestamp and token: the forgery is another token.
+                    let token = format!("{}-token", event.sender_id);
+                    let forged = String::from_utf8(sent).expect("a JSON body").replace(&token, &format!("{token}x"));
+                    sent = forged.into_bytes();
                 } else {
                     // Same signature, one byte more: valid JSON, but not what was signed.
                     sent.push(b' ');

@@ -159,7 +159,10 @@ pub(super) mod test_support {
         keys: &[SigningKey],
         now_unix: i64,
     ) -> Result<Verified, SignatureError> {
-        crate::signature::verify(scheme, &VerifyRequest { headers, body, keys, tolerance_seconds: TOLERANCE, now_unix })
+        crate::signature::verify(
+            scheme,
+            &VerifyRequest { headers, body, query: "", keys, tolerance_seconds: TOLERANCE, now_unix },
+        )
     }
 
     /// Signs `body` at `now`, checks it verifies, then checks that flipping `bit` breaks it.

@@ -34,6 +34,8 @@ pub enum KeyError {
     NotEd25519SigningKey,
     #[error("P-256 public key is not a base64 DER SubjectPublicKeyInfo of a point on the curve")]
     NotP256PublicKey,
+    #[error("a discord or sendgrid signing key is 64 hex digits: the Ed25519 seed, or the P-256 scalar")]
+    NotSenderKey,
 }
 
 impl SigningKey {
@@ -80,6 +82,21 @@ impl SigningKey {
             return Err(KeyError::Empty);
         }
         Ok(SigningKey(material))
+    }
+
+    /// A sender's key, for signing as the provider would (the signing command, tests): for the
+    /// asymmetric schemes the private half of what a source is configured with (Standard
+    /// Webhooks: `whsk_<base64 seed>`; Discord: the Ed25519 seed, SendGrid: the P-256 scalar,
+    /// each as 64 hex digits); for every other scheme the secret itself, as configured.
+    pub fn sender_key(scheme: &Scheme, text: &str) -> Result<Self, KeyError> {
+        let scalar = || hex::decode(text).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        match scheme {
+            Scheme::Discord => scalar().map(|seed| Self::ed25519_from_seed(&seed)).ok_or(KeyError::NotSenderKey),
+            Scheme::SendGrid => {
+                scalar().and_then(|scalar| Self::p256_from_scalar(&scalar)).ok_or(KeyError::NotSenderKey)
+            }
+            _ => Self::from_config(scheme, text),
+        }
     }
 
     /// Raw secret bytes, for building a MAC.

@@ -9,8 +9,10 @@ mod generic_hmac;
 mod github;
 mod gitlab;
 mod hmac_sha256;
+mod hubspot;
 pub(crate) mod key;
 mod linear;
+pub(crate) mod mailgun;
 mod paddle;
 mod sendgrid;
 mod shopify;
@@ -20,11 +22,14 @@ pub mod standard_webhooks;
 mod stripe;
 mod timestamp;
 mod timestamped_list;
+pub(crate) mod twilio;
 mod twitch;
 pub mod zoom;
 
 pub use hmac_sha256::matching_token;
 pub use key::{KeyError, SigningKey};
+/// HubSpot's (signed) request timestamp header.
+pub const HUBSPOT_TIMESTAMP: &str = hubspot::TIMESTAMP;
 /// The header Twitch carries its (signed) message id in.
 pub const TWITCH_MESSAGE_ID: &str = twitch::MESSAGE_ID;
 
@@ -68,6 +73,14 @@ pub enum Scheme {
     GitLab,
     /// Square: `x-square-hmacsha256-signature: <base64>` over the notification URL and body.
     Square(SquareOptions),
+    /// Twilio: `X-Twilio-Signature: <base64>`, HMAC-SHA1 over the public URL (query included)
+    /// and the sorted POST parameters; a JSON body through the URL's signed `bodySHA256`.
+    Twilio(UrlOptions),
+    /// HubSpot v3: `X-HubSpot-Signature-v3: <base64>` over method, URI, body and
+    /// `X-HubSpot-Request-Timestamp` (ms).
+    HubSpotV3(UrlOptions),
+    /// Mailgun: the body's `signature` object, HMAC-SHA256 over its timestamp and token.
+    Mailgun,
     /// Any sender that puts an HMAC (SHA-256, or SHA-1 for older senders such as Intercom's
     /// `X-Hub-Signature: sha1=`) of the body in one header.
     Hmac(GenericHmacOptions),
@@ -86,6 +99,14 @@ pub struct MetaOptions {
 pub struct SquareOptions {
     /// The subscription's notification URL exactly as configured at Square: it is signed.
     pub notification_url: String,
+}
+
+/// Options of a scheme that signs the URL the sender requested (Twilio, HubSpot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlOptions {
+    /// The URL configured at the provider, without a query: API Gateway's view of the host can
+    /// differ from the sender's (a custom domain). The query string is appended as received.
+    pub public_url: String,
 }
 
 /// The hash of an HMAC.
@@ -133,6 +154,9 @@ impl Scheme {
             Scheme::Discord => "discord",
             Scheme::SendGrid => "sendgrid",
             Scheme::Square(_) => "square",
+            Scheme::Twilio(_) => "twilio",
+            Scheme::HubSpotV3(_) => "hubspot_v3",
+            Scheme::Mailgun => "mailgun",
             Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha256, .. }) => "hmac_sha256",
             Scheme::Hmac(GenericHmacOptions { algorithm: HmacAlgorithm::Sha1, .. }) => "hmac_sha1",
         }
@@ -151,6 +175,8 @@ impl Scheme {
                 | Scheme::Linear
                 | Scheme::Discord
                 | Scheme::SendGrid
+                | Scheme::HubSpotV3(_)
+                | Scheme::Mailgun
         )
     }
 
@@ -165,6 +191,13 @@ impl Scheme {
         }
     }
 
+    /// Whether a source of this scheme whose delivery id is unsigned is deduplicated on the
+    /// body's hash unless configured otherwise: not Linear, whose body carries the time of each
+    /// attempt (a retry is a new body) and whose tolerance bounds a replay instead.
+    pub fn dedupes_by_body_by_default(&self) -> bool {
+        !matches!(self, Scheme::Linear)
+    }
+
     /// The header carrying the sender's delivery or event id where the signature does not
     /// cover it: a sender sets it beside the signature headers.
     pub fn unsigned_id_header(&self) -> Option<&'static str> {
@@ -173,6 +206,7 @@ impl Scheme {
             Scheme::Shopify => Some("x-shopify-webhook-id"),
             Scheme::Linear => Some("linear-delivery"),
             Scheme::GitLab => Some("x-gitlab-event-uuid"),
+            Scheme::Twilio(_) => Some("i-twilio-idempotency-token"),
             _ => None,
         }
     }
@@ -184,6 +218,9 @@ pub struct VerifyRequest<'a> {
     pub headers: &'a HeaderMap,
     /// The exact bytes the sender signed (after base64-decoding an API Gateway body).
     pub body: &'a [u8],
+    /// The raw query string as received (without `?`; empty when there is none): signed by
+    /// the schemes that sign the URL.
+    pub query: &'a str,
     /// Live keys, newest first; any one of them may match (rotation).
     pub keys: &'a [SigningKey],
     /// Accepted distance between the signed timestamp and `now_unix`, in both directions.
@@ -258,6 +295,9 @@ pub fn verify(scheme: &Scheme, request: &VerifyRequest<'_>) -> Result<Verified, 
         Scheme::Discord => discord::verify(request),
         Scheme::SendGrid => sendgrid::verify(request),
         Scheme::Square(options) => square::verify(&options.notification_url, request),
+        Scheme::Twilio(options) => twilio::verify(&options.public_url, request),
+        Scheme::HubSpotV3(options) => hubspot::verify(&options.public_url, request),
+        Scheme::Mailgun => mailgun::verify(request),
         Scheme::Hmac(options) => generic_hmac::verify(options, request),
     }
 }
@@ -289,6 +329,21 @@ pub fn sign(
         Scheme::Discord => discord::sign(key, body, now_unix),
         Scheme::SendGrid => sendgrid::sign(key, body, now_unix),
         Scheme::Square(options) => square::sign(&options.notification_url, key, body),
+        Scheme::Twilio(options) => twilio::sign(&options.public_url, key, body),
+        Scheme::HubSpotV3(options) => hubspot::sign(&options.public_url, key, body, now_unix),
+        // Signed inside the body: see [`signed_body`].
+        Scheme::Mailgun => Vec::new(),
         Scheme::Hmac(options) => generic_hmac::sign(options, key, body),
+    }
+}
+
+/// The body a sender using `scheme` would send for `body` at `now_unix`: `body` itself, except
+/// for a scheme that signs inside the body (Mailgun: the `signature` object's `timestamp` and
+/// `signature` are written, its `token` kept). `None` when such a body has no place for the
+/// signature.
+pub fn signed_body(scheme: &Scheme, key: &SigningKey, body: &[u8], now_unix: i64) -> Option<Vec<u8>> {
+    match scheme {
+        Scheme::Mailgun => mailgun::sign_body(key, body, now_unix),
+        _ => Some(body.to_vec()),
     }
 }

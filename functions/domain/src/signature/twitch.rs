@@ -98,7 +98,8 @@ mod tests {
     }
 
     fn check(map: &http::HeaderMap, body: &[u8], keys: &[SigningKey], now: i64) -> Result<Verified, SignatureError> {
-        let request = VerifyRequest { headers: map, body, keys, tolerance_seconds: TOLERANCE, now_unix: now };
+        let request =
+            VerifyRequest { headers: map, body, query: "", keys, tolerance_seconds: TOLERANCE, now_unix: now };
         crate::signature::verify(&SCHEME, &request)
     }
 
