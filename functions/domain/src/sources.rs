@@ -17,6 +17,18 @@ use crate::source::{ContentTypes, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING
 pub const MAX_SECRETS_PER_SOURCE: usize = 10;
 /// Largest timestamp tolerance a source may configure.
 pub const MAX_TOLERANCE_SECONDS: u64 = 3600;
+/// Shortest secret any source may have: below 128 bits, a guessed secret is within reach.
+pub const MIN_SECRET_BYTES: usize = 16;
+/// Standard Webhooks' own minimum for a `whsec_` secret, decoded (its specification: 24 to 64
+/// bytes).
+pub const MIN_STANDARD_WEBHOOKS_SECRET_BYTES: usize = 24;
+
+fn minimum_secret_bytes(scheme: &Scheme) -> usize {
+    match scheme {
+        Scheme::StandardWebhooks => MIN_STANDARD_WEBHOOKS_SECRET_BYTES,
+        _ => MIN_SECRET_BYTES,
+    }
+}
 
 /// A validated sources configuration.
 #[derive(Debug, Clone, Default)]
@@ -138,7 +150,17 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
         .secrets
         .iter()
         .enumerate()
-        .map(|(i, secret)| SigningKey::from_config(&scheme, secret).map_err(|e| format!("secret #{i}: {e}")))
+        .map(|(i, secret)| {
+            let key = SigningKey::from_config(&scheme, secret).map_err(|e| format!("secret #{i}: {e}"))?;
+            let minimum = minimum_secret_bytes(&scheme);
+            if key.is_secret() && key.as_bytes().len() < minimum {
+                return Err(format!(
+                    "secret #{i} is shorter than {minimum} bytes{}: use a longer random secret",
+                    if minimum == MIN_STANDARD_WEBHOOKS_SECRET_BYTES { " once base64-decoded" } else { "" }
+                ));
+            }
+            Ok(key)
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     if raw.notification_url.is_some() && !matches!(scheme, Scheme::Square(_)) {
@@ -320,32 +342,71 @@ mod tests {
     fn rejects_invalid_documents_with_a_clear_reason() {
         let cases = [
             ("{", "not valid JSON"),
-            (r#"{"sources":{"Bad Name":{"scheme":"github","secrets":["x"]}}}"#, "source name"),
-            (r#"{"sources":{"s":{"scheme":"nope","secrets":["x"]}}}"#, "unknown scheme"),
+            (r#"{"sources":{"Bad Name":{"scheme":"github","secrets":["sixteen-byte-key"]}}}"#, "source name"),
+            (r#"{"sources":{"s":{"scheme":"nope","secrets":["sixteen-byte-key"]}}}"#, "unknown scheme"),
             (r#"{"sources":{"s":{"scheme":"github","secrets":[]}}}"#, "at least one secret"),
             (r#"{"sources":{"s":{"scheme":"github","secrets":[""]}}}"#, "secret #0"),
-            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"tolerance_seconds":5}}}"#, "does not apply"),
-            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"tolerance_seconds":0}}}"#, "tolerance_seconds"),
-            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"max_body_bytes":2000000}}}"#, "max_body_bytes"),
-            (r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["x"]}}}"#, "needs `header`"),
-            (r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["x"],"header":"X","encoding":"b32"}}}"#, "encoding"),
-            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"header":"X"}}}"#, "only applies"),
-            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"content_types":["json"]}}}"#, "media type"),
             (
-                r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"forward_headers":["bad header"]}}}"#,
+                r#"{"sources":{"s":{"scheme":"github","secrets":["fifteen-byte-ky"]}}}"#,
+                "secret #0 is shorter than 16 bytes",
+            ),
+            (
+                r#"{"sources":{"s":{"scheme":"twitch","secrets":["sixteen-byte-key","short"]}}}"#,
+                "secret #1 is shorter than 16 bytes",
+            ),
+            // 23 bytes, base64: below Standard Webhooks' 24.
+            (
+                r#"{"sources":{"s":{"scheme":"standard_webhooks","secrets":["whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="]}}}"#,
+                "shorter than 24 bytes once base64-decoded",
+            ),
+            (r#"{"sources":{"s":{"scheme":"discord","secrets":["abcd"]}}}"#, "secret #0: Ed25519 public key"),
+            (r#"{"sources":{"s":{"scheme":"sendgrid","secrets":["AAAA"]}}}"#, "secret #0: P-256 public key"),
+            (
+                r#"{"sources":{"s":{"scheme":"github","secrets":["sixteen-byte-key"],"tolerance_seconds":5}}}"#,
+                "does not apply",
+            ),
+            (
+                r#"{"sources":{"s":{"scheme":"stripe","secrets":["sixteen-byte-key"],"tolerance_seconds":0}}}"#,
+                "tolerance_seconds",
+            ),
+            (
+                r#"{"sources":{"s":{"scheme":"stripe","secrets":["sixteen-byte-key"],"max_body_bytes":2000000}}}"#,
+                "max_body_bytes",
+            ),
+            (r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["sixteen-byte-key"]}}}"#, "needs `header`"),
+            (
+                r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["sixteen-byte-key"],"header":"X","encoding":"b32"}}}"#,
+                "encoding",
+            ),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":["sixteen-byte-key"],"header":"X"}}}"#, "only applies"),
+            (
+                r#"{"sources":{"s":{"scheme":"github","secrets":["sixteen-byte-key"],"content_types":["json"]}}}"#,
+                "media type",
+            ),
+            (
+                r#"{"sources":{"s":{"scheme":"github","secrets":["sixteen-byte-key"],"forward_headers":["bad header"]}}}"#,
                 "header name",
             ),
-            (r#"{"sources":{"s":{"scheme":"github","secrets":["x"],"typo":1}}}"#, "shape"),
-            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"dedupe_by_body":false}}}"#, "dedupe_by_body"),
-            (r#"{"sources":{"s":{"scheme":"twilio","secrets":["x"]}}}"#, "needs `public_url`"),
+            (r#"{"sources":{"s":{"scheme":"github","secrets":["sixteen-byte-key"],"typo":1}}}"#, "shape"),
             (
-                r#"{"sources":{"s":{"scheme":"hubspot_v3","secrets":["x"],"public_url":"https://h/x?a=1"}}}"#,
+                r#"{"sources":{"s":{"scheme":"stripe","secrets":["sixteen-byte-key"],"dedupe_by_body":false}}}"#,
+                "dedupe_by_body",
+            ),
+            (r#"{"sources":{"s":{"scheme":"twilio","secrets":["sixteen-byte-key"]}}}"#, "needs `public_url`"),
+            (
+                r#"{"sources":{"s":{"scheme":"hubspot_v3","secrets":["sixteen-byte-key"],"public_url":"https://h/x?a=1"}}}"#,
                 "without a query",
             ),
-            (r#"{"sources":{"s":{"scheme":"twilio","secrets":["x"],"public_url":"ftp://h/x"}}}"#, "http(s)"),
-            (r#"{"sources":{"s":{"scheme":"stripe","secrets":["x"],"public_url":"https://h/x"}}}"#, "only applies"),
             (
-                r#"{"sources":{"s":{"scheme":"hmac_sha1","secrets":["x"],"header":"X","dedupe_by_body":true}}}"#,
+                r#"{"sources":{"s":{"scheme":"twilio","secrets":["sixteen-byte-key"],"public_url":"ftp://h/x"}}}"#,
+                "http(s)",
+            ),
+            (
+                r#"{"sources":{"s":{"scheme":"stripe","secrets":["sixteen-byte-key"],"public_url":"https://h/x"}}}"#,
+                "only applies",
+            ),
+            (
+                r#"{"sources":{"s":{"scheme":"hmac_sha1","secrets":["sixteen-byte-key"],"header":"X","dedupe_by_body":true}}}"#,
                 "id_header",
             ),
             (r#"{"source":{}}"#, "shape"),
@@ -357,14 +418,25 @@ mod tests {
     }
 
     #[test]
+    fn secrets_of_the_minimum_length_are_accepted() {
+        let doc = br#"{"sources":{
+            "gh": {"scheme":"github","secrets":["sixteen-byte-key"]},
+            "sw": {"scheme":"standard_webhooks","secrets":["whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz"]}
+        }}"#;
+        let config = SourcesConfig::from_json(doc).unwrap();
+        assert_eq!(config.get("sw").unwrap().keys[0].as_bytes().len(), MIN_STANDARD_WEBHOOKS_SECRET_BYTES);
+        assert_eq!(config.get("gh").unwrap().keys[0].as_bytes().len(), MIN_SECRET_BYTES);
+    }
+
+    #[test]
     fn sources_with_an_unsigned_delivery_id_deduplicate_by_body_unless_told_not_to() {
         let doc = br#"{"sources":{
-            "gh": {"scheme":"github","secrets":["x"]},
-            "gh-ids": {"scheme":"github","secrets":["x"],"dedupe_by_body":false},
-            "linear": {"scheme":"linear","secrets":["x"]},
-            "linear-hashed": {"scheme":"linear","secrets":["x"],"dedupe_by_body":true},
-            "partner": {"scheme":"hmac_sha256","secrets":["x"],"header":"X-Sig","id_header":"X-Id"},
-            "stripe": {"scheme":"stripe","secrets":["x"]}
+            "gh": {"scheme":"github","secrets":["sixteen-byte-key"]},
+            "gh-ids": {"scheme":"github","secrets":["sixteen-byte-key"],"dedupe_by_body":false},
+            "linear": {"scheme":"linear","secrets":["sixteen-byte-key"]},
+            "linear-hashed": {"scheme":"linear","secrets":["sixteen-byte-key"],"dedupe_by_body":true},
+            "partner": {"scheme":"hmac_sha256","secrets":["sixteen-byte-key"],"header":"X-Sig","id_header":"X-Id"},
+            "stripe": {"scheme":"stripe","secrets":["sixteen-byte-key"]}
         }}"#;
         let config = SourcesConfig::from_json(doc).unwrap();
         let id_header = |name: &str| config.get(name).unwrap().event_id_header();
@@ -376,7 +448,7 @@ mod tests {
     #[test]
     fn accepts_the_largest_body_limit_and_wildcard_content_types() {
         let doc = format!(
-            r#"{{"sources":{{"s":{{"scheme":"hmac_sha256","secrets":["a","b"],"header":"X-Sig","encoding":"base64",
+            r#"{{"sources":{{"s":{{"scheme":"hmac_sha256","secrets":["sixteen-byte-key","another-16-bytes"],"header":"X-Sig","encoding":"base64",
                 "max_body_bytes":{MAX_BODY_BYTES_CEILING},"content_types":["*"],"id_header":"X-Id"}}}}}}"#
         );
         let config = SourcesConfig::from_json(doc.as_bytes()).unwrap();

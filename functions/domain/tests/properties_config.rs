@@ -99,8 +99,9 @@ struct ValidSource {
 fn valid_source() -> impl Strategy<Value = ValidSource> {
     (
         prop::sample::select(SCHEMES),
-        vec(vec(any::<u8>(), 1..40), 1..=MAX_SECRETS_PER_SOURCE),
-        vec("[!-~]{1,30}", 1..=MAX_SECRETS_PER_SOURCE),
+        // At least the minimum lengths (24 bytes decoded for Standard Webhooks, 16 otherwise).
+        vec(vec(any::<u8>(), 24..64), 1..=MAX_SECRETS_PER_SOURCE),
+        vec("[!-~]{16,40}", 1..=MAX_SECRETS_PER_SOURCE),
         prop::option::of(1..=MAX_TOLERANCE_SECONDS),
         prop::option::of(1..=MAX_BODY_BYTES_CEILING),
         prop::option::of(prop_oneof![

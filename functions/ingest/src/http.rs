@@ -176,7 +176,9 @@ mod tests {
     use super::*;
 
     fn service(queue: &MemoryQueue) -> IngestService<MemoryQueue, StaticSources, FixedClock> {
-        let config = SourcesConfig::from_json(br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_t"]}}}"#);
+        let config = SourcesConfig::from_json(
+            br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_test_only_secret"]}}}"#,
+        );
         IngestService::new(queue.clone(), StaticSources(Arc::new(config.unwrap())), FixedClock(0), "Test")
     }
 

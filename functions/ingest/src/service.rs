@@ -226,8 +226,8 @@ mod tests {
 
     async fn run(source: &str, content_type: &str, body: &[u8]) -> (Outcome, MemoryQueue) {
         let config = SourcesConfig::from_json(
-            br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_t"]},
-                 "any":{"scheme":"github","secrets":["g"],"content_types":["*"]}}}"#,
+            br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_test_only_secret"]},
+                 "any":{"scheme":"github","secrets":["github-test-only-secret"],"content_types":["*"]}}}"#,
         )
         .unwrap();
         let configured = config.get(source).unwrap();

@@ -143,9 +143,9 @@ mod tests {
     use crate::fakes::MemorySourcesLoader;
 
     const HOUR: Duration = Duration::from_secs(3600);
-    const ONE: &[u8] = br#"{"sources":{"a":{"scheme":"github","secrets":["x"]}}}"#;
+    const ONE: &[u8] = br#"{"sources":{"a":{"scheme":"github","secrets":["test-only-secret-a"]}}}"#;
     const TWO: &[u8] =
-        br#"{"sources":{"a":{"scheme":"github","secrets":["x"]},"b":{"scheme":"github","secrets":["y"]}}}"#;
+        br#"{"sources":{"a":{"scheme":"github","secrets":["test-only-secret-a"]},"b":{"scheme":"github","secrets":["test-only-secret-b"]}}}"#;
 
     #[tokio::test(start_paused = true)]
     async fn rereads_after_the_ttl_and_not_before() {

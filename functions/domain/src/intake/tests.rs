@@ -537,9 +537,10 @@ fn signed_json_that_is_not_utf8_is_malformed_wherever_the_bytes_are() {
         assert_eq!(rejection, Rejection::MalformedJson, "{content_type}: {body:?}");
     }
     // Any JSON media type, not only application/json; other media types carry any bytes.
-    let config =
-        SourcesConfig::from_json(br#"{"sources":{"any":{"scheme":"github","secrets":["g"],"content_types":["*"]}}}"#)
-            .unwrap();
+    let config = SourcesConfig::from_json(
+        br#"{"sources":{"any":{"scheme":"github","secrets":["sixteen-byte-key"],"content_types":["*"]}}}"#,
+    )
+    .unwrap();
     let source = config.get("any").unwrap();
     for (content_type, body, accepted) in [
         ("application/vnd.x+json", &b"{\"x\":\"\xff\xfe\"}"[..], false),

@@ -193,6 +193,26 @@ pub(crate) mod tests {
     use super::*;
 
     #[test]
+    fn sender_keys_are_the_private_halves_of_what_sources_are_configured_with() {
+        // The local discord source's public key is this seed's (infra/local/sources.json).
+        let seed = hex::encode(b"hookline-local-discord-seed-0001");
+        let public = "72d4ecfc5fbe1ba0ff900acd124ec4a9a9903b6f5e919b628f390f33876e2e1c";
+        let sender = SigningKey::sender_key(&Scheme::Discord, &seed).unwrap();
+        let configured = SigningKey::from_config(&Scheme::Discord, public).unwrap();
+        assert_eq!(sender.ed25519_verifying(), configured.ed25519_verifying());
+        assert!(sender.ed25519_signing().is_some() && !sender.is_secret());
+        let scalar = hex::encode(b"hookline-local-sendgrid-scalar01");
+        let sendgrid = SigningKey::sender_key(&Scheme::SendGrid, &scalar).unwrap();
+        assert!(sendgrid.p256_signing().is_some());
+        for (scheme, bad) in [(Scheme::Discord, "abcd"), (Scheme::SendGrid, "zz"), (Scheme::SendGrid, &"0".repeat(64))]
+        {
+            assert_eq!(SigningKey::sender_key(&scheme, bad), Err(KeyError::NotSenderKey), "{bad}");
+        }
+        assert_eq!(SigningKey::sender_key(&Scheme::GitHub, "s3cret").unwrap().as_bytes(), b"s3cret");
+        assert!(format!("{sender:?}").contains("redacted"), "{sender:?}");
+    }
+
+    #[test]
     fn debug_never_shows_the_secret() {
         let key = SigningKey::from_config(&Scheme::GitHub, "super-secret-value").unwrap();
         let shown = format!("{key:?}");
