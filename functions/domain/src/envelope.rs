@@ -262,30 +262,17 @@ impl QueueMessage {
 impl<B: EnvelopeBody> Envelope<B> {
     /// The same envelope owning a copy of its body.
     pub fn into_owned(self) -> Envelope {
-        let Envelope {
-            source,
-            event_id,
-            scheme,
-            received_at,
-            content_type,
-            headers,
-            signed_headers,
-            event_type,
-            body,
-            body_is_json,
-        } = self;
-        let body = body.as_ref().to_vec();
         Envelope {
-            source,
-            event_id,
-            scheme,
-            received_at,
-            content_type,
-            headers,
-            signed_headers,
-            event_type,
-            body,
-            body_is_json,
+            source: self.source,
+            event_id: self.event_id,
+            scheme: self.scheme,
+            received_at: self.received_at,
+            content_type: self.content_type,
+            headers: self.headers,
+            signed_headers: self.signed_headers,
+            event_type: self.event_type,
+            body: self.body.as_ref().to_vec(),
+            body_is_json: self.body_is_json,
         }
     }
 
