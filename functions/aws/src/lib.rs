@@ -10,6 +10,7 @@ pub mod dynamo_ledger;
 mod dynamo_values;
 #[cfg(any(test, feature = "lambda"))]
 pub mod lambda_sqs;
+pub mod s3_body_store;
 pub mod sdk;
 pub mod secrets_manager_sources;
 pub mod sqs_queue;
@@ -18,6 +19,7 @@ pub mod sqs_visibility;
 pub use dynamo_events_sink::DynamoEventsSink;
 pub use dynamo_idempotency_store::DynamoIdempotencyStore;
 pub use dynamo_ledger::DynamoLedger;
+pub use s3_body_store::{S3BodyStore, s3_client};
 pub use sdk::{MissingEnvironment, SdkTimeouts, lambda_sdk_config, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;
 pub use sqs_queue::SqsQueue;

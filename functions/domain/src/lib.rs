@@ -4,6 +4,7 @@
 //! bytes, headers, configuration and the current time in, and get typed results out.
 
 pub mod backoff;
+pub mod body_ref;
 pub mod dead_letter;
 pub mod envelope;
 pub mod event_id;

@@ -4,6 +4,7 @@
 //! domain flows are unit-tested without a network and integration-tested against the
 //! emulator with the very same code.
 
+pub mod body_store;
 pub mod clock;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
@@ -14,6 +15,7 @@ pub mod queue;
 pub mod sources;
 pub mod visibility;
 
+pub use body_store::{BodyStore, BodyStoreError};
 pub use clock::{Clock, SystemClock};
 pub use handler::{Handled, HandlerError, WebhookHandler};
 pub use idempotency_store::{Claim, ClaimOutcome, ClaimRequest, IdempotencyStore, StoreError};

@@ -1,6 +1,7 @@
 //! In-memory fakes of the ports, for unit tests and benchmarks.
 
 mod fixed_clock;
+mod memory_body_store;
 mod memory_idempotency_store;
 mod memory_ledger;
 mod memory_queue;
@@ -10,6 +11,7 @@ mod sample_envelope;
 mod scripted_handler;
 
 pub use fixed_clock::FixedClock;
+pub use memory_body_store::{MEMORY_BUCKET, MemoryBodyStore};
 pub use memory_idempotency_store::MemoryIdempotencyStore;
 pub use memory_ledger::MemoryLedger;
 pub use memory_queue::MemoryQueue;
