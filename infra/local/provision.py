@@ -6,7 +6,8 @@ Runs with the project venv: `.venv/bin/python infra/local/provision.py [options]
 CloudFormation itself is not used (moto cannot deploy a SAM template). Instead this script
 reads template.yaml, resolves the intrinsic functions it needs (Ref, Fn::GetAtt, Fn::Sub,
 Fn::FindInMap, Fn::Join, Fn::Select, Fn::Split, Fn::If and conditions) and creates every
-AWS::SQS::Queue, AWS::DynamoDB::Table and AWS::SecretsManager::Secret in dependency order.
+AWS::SQS::Queue, AWS::DynamoDB::Table, AWS::SecretsManager::Secret and AWS::S3::Bucket in
+dependency order.
 Other resource types (functions, APIs, alarms, ...) are skipped with one line each.
 Re-running it updates what exists instead of failing.
 
@@ -47,7 +48,9 @@ SECRET = "AWS::SecretsManager::Secret"
 IAM_ROLE = "AWS::IAM::Role"
 LOG_GROUP = "AWS::Logs::LogGroup"
 QUEUE_POLICY = "AWS::SQS::QueuePolicy"
-EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP, QUEUE_POLICY)
+BUCKET = "AWS::S3::Bucket"
+BUCKET_POLICY = "AWS::S3::BucketPolicy"
+EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP, QUEUE_POLICY, BUCKET, BUCKET_POLICY)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 # Queue properties passed to SQS as attributes (CloudFormation name -> SQS attribute name).
@@ -729,6 +732,10 @@ class Provisioner:
                 result = self.log_group(lid, props)
             elif kind == QUEUE_POLICY:
                 result = self.queue_policy(lid, props)
+            elif kind == BUCKET:
+                result = self.bucket(lid, props)
+            elif kind == BUCKET_POLICY:
+                result = self.bucket_policy(lid, props)
             else:
                 result = self.secret(lid, props, secret_values.get(lid))
             self.ctx.resources[lid] = result
@@ -782,6 +789,45 @@ class Provisioner:
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": document})
         self.out(f"{'set':<9} {lid} (queue policy of {len(props.get('Queues') or [])} queues)")
         return ResolvedResource(ref=lid, attributes={"Id": lid})
+
+    # -- S3 -----------------------------------------------------------------------------
+
+    def bucket(self, lid: str, props: dict[str, Any]) -> ResolvedResource:
+        """The bucket with its encryption, public access block, ownership and lifecycle, as
+        CloudFormation sets them. moto stores each; it applies no lifecycle rule and evaluates
+        no bucket policy (the static tests hold those)."""
+        s3 = self.client("s3")
+        name = props.get("BucketName") or f"{self.ctx.stack_name}-{lid}".lower()
+        try:
+            s3.head_bucket(Bucket=name)
+            action = "updated"
+        except s3.exceptions.ClientError:
+            kwargs: dict[str, Any] = {"Bucket": name}
+            if self.ctx.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.ctx.region}
+            s3.create_bucket(**kwargs)
+            action = "created"
+        for prop, value in props.items():
+            if prop == "BucketEncryption":
+                s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+                    "Rules": [_bucket_encryption_rule(rule) for rule in value["ServerSideEncryptionConfiguration"]]})
+            elif prop == "PublicAccessBlockConfiguration":
+                s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+                    k: _attribute_text(v) == "true" for k, v in value.items()})
+            elif prop == "OwnershipControls":
+                s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=value)
+            elif prop == "LifecycleConfiguration":
+                s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={
+                    "Rules": [_lifecycle_rule(rule) for rule in value["Rules"]]})
+            elif prop != "BucketName":
+                self.out(f"note      {lid}: property {prop} is not supported locally; skipped")
+        self.out(f"{action:<9} {lid} (bucket) {name}")
+        return ResolvedResource(ref=name, attributes={"Arn": f"arn:{self.ctx.partition}:s3:::{name}"})
+
+    def bucket_policy(self, lid: str, props: dict[str, Any]) -> ResolvedResource:
+        self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+        self.out(f"{'set':<9} {lid} (bucket policy of {props['Bucket']})")
+        return ResolvedResource(ref=lid)
 
     # -- DynamoDB -----------------------------------------------------------------------
 
@@ -962,6 +1008,27 @@ class Provisioner:
             return sm.get_secret_value(SecretId=arn).get("SecretString")
         except sm.exceptions.ResourceNotFoundException:  # a secret with no version yet
             return None
+
+
+def _bucket_encryption_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation ServerSideEncryptionRule as the S3 API takes it."""
+    out: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+    if "BucketKeyEnabled" in rule:
+        out["BucketKeyEnabled"] = _attribute_text(rule["BucketKeyEnabled"]) == "true"
+    return out
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle Rule (Prefix, ExpirationInDays, ...) as the S3 API takes it."""
+    out: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "Id" in rule:
+        out["ID"] = rule["Id"]
+    if "ExpirationInDays" in rule:
+        out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return out
 
 
 def generate_secret_string(spec: dict[str, Any]) -> str:

@@ -144,6 +144,8 @@ class TagLoaderTest(unittest.TestCase):
             set(doc["Resources"]),
             {
                 "SourcesSecret",
+                "BodyBucket",
+                "BodyBucketPolicy",
                 "MainQueue",
                 "DeadLetterQueue",
                 "ParkingQueue",
@@ -589,6 +591,11 @@ _LOG_STREAM_WILDCARD = re.compile(
 )
 
 
+# Object actions are authorised on the object, whose key the code derives: a wildcard is
+# allowed only as the bodies/ prefix of a bucket of the template, for reading and writing.
+_BODY_OBJECTS_WILDCARD = re.compile(r"^\$\{(\w+)\.Arn\}/bodies/\*$")
+
+
 def _policy_texts(value) -> list[str]:
     """The literal text of an Action/Resource value: plain strings and Fn::Sub/Join parts."""
     if isinstance(value, str):
@@ -624,6 +631,7 @@ def iam_violations(template: dict) -> list[str]:
     problems = []
     resources = template.get("Resources", {})
     log_groups = {lid for lid, r in resources.items() if r.get("Type") == "AWS::Logs::LogGroup"}
+    buckets = {lid for lid, r in resources.items() if r.get("Type") == "AWS::S3::Bucket"}
 
     def find_key(value, key, path):
         if isinstance(value, dict):
@@ -675,6 +683,9 @@ def iam_violations(template: dict) -> list[str]:
             m = _LOG_STREAM_WILDCARD.match(text)
             if m and m.group(1) in log_groups and set(actions) <= {"logs:CreateLogStream", "logs:PutLogEvents"}:
                 continue
+            m = _BODY_OBJECTS_WILDCARD.match(text)
+            if m and m.group(1) in buckets and set(actions) <= {"s3:PutObject", "s3:GetObject"}:
+                continue
             problems.append(f"{where}: wildcard resource {text!r}")
         principal = st.get("Principal")
         if principal is not None and "*" in json.dumps(principal):
@@ -699,6 +710,61 @@ class LeastPrivilegeTest(unittest.TestCase):
     def setUpClass(cls):
         cls.template = load_template(TEMPLATE_PATH)
         cls.resources = cls.template["Resources"]
+
+    def test_the_body_bucket_is_private_encrypted_tls_only_and_expires_after_the_queues(self):
+        bucket = self.resources["BodyBucket"]
+        self.assertEqual((bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]), ("Retain", "Retain"))
+        props = bucket["Properties"]
+        rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        self.assertEqual([r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules], ["AES256"])
+        self.assertEqual(
+            props["PublicAccessBlockConfiguration"],
+            {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        )
+        self.assertEqual(props["OwnershipControls"], {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+        (rule,) = props["LifecycleConfiguration"]["Rules"]
+        self.assertEqual((rule["Status"], rule["Prefix"]), ("Enabled", "bodies/"))
+        self.assertEqual(rule["ExpirationInDays"], {"Ref": "BodyRetentionDays"})
+        # No body expires before a message that refers to it can.
+        parameter = self.template["Parameters"]["BodyRetentionDays"]
+        longest_queue = max(
+            int(r["Properties"]["MessageRetentionPeriod"])
+            for r in self.resources.values() if r["Type"] == "AWS::SQS::Queue"
+        )
+        self.assertGreaterEqual(parameter["MinValue"] * 86400, longest_queue)
+        self.assertGreaterEqual(parameter["Default"], parameter["MinValue"])
+        # Every request without TLS is refused, on the bucket and on every object.
+        policy = self.resources["BodyBucketPolicy"]["Properties"]
+        self.assertEqual(policy["Bucket"], {"Ref": "BodyBucket"})
+        (deny,) = policy["PolicyDocument"]["Statement"]
+        self.assertEqual((deny["Effect"], deny["Principal"], deny["Action"]), ("Deny", "*", "s3:*"))
+        self.assertEqual(deny["Resource"], [{"Fn::GetAtt": ["BodyBucket", "Arn"]}, {"Fn::Sub": "${BodyBucket.Arn}/*"}])
+        self.assertEqual(deny["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+
+    def test_the_body_objects_wildcard_is_allowed_only_for_object_reads_and_writes_under_bodies(self):
+        bad = load_template(
+            textwrap.dedent(
+                """\
+                Resources:
+                  B: {Type: AWS::S3::Bucket}
+                  R:
+                    Type: AWS::IAM::Role
+                    Properties:
+                      Policies:
+                        - PolicyName: p
+                          PolicyDocument:
+                            Statement:
+                              - {Effect: Allow, Action: s3:DeleteObject, Resource: !Sub "${B.Arn}/bodies/*"}
+                              - {Effect: Allow, Action: s3:GetObject, Resource: !Sub "${B.Arn}/*"}
+                              - {Effect: Allow, Action: s3:GetObject, Resource: !Sub "${Other.Arn}/bodies/*"}
+                              - {Effect: Allow, Action: s3:PutObject, Resource: !Sub "${B.Arn}/bodies/*"}
+                """
+            )
+        )
+        problems = iam_violations(bad)
+        self.assertEqual(len(problems), 3, problems)
+        self.assertTrue(all("wildcard resource" in p for p in problems), problems)
+        self.assertFalse(any("Statement[3]" in p for p in problems), problems)
 
     def test_template_has_no_wildcards_managed_policies_or_sam_policies(self):
         self.assertEqual(iam_violations(self.template), [])
@@ -1110,6 +1176,17 @@ class EndToEndTest(MotoServer, unittest.TestCase):
                 url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
                 got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
                 self.assertEqual(got["VisibilityTimeout"], str(resolve(r["Properties"]["VisibilityTimeout"], ctx)), lid)
+        # The body bucket, with what the template sets (moto stores it; it applies no lifecycle).
+        s3 = self.client("s3")
+        self.assertIn("created   BodyBucket (bucket) e2e-bodybucket", first)
+        encryption = s3.get_bucket_encryption(Bucket="e2e-bodybucket")["ServerSideEncryptionConfiguration"]
+        self.assertEqual(encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256")
+        block = s3.get_public_access_block(Bucket="e2e-bodybucket")["PublicAccessBlockConfiguration"]
+        self.assertEqual(set(block.values()), {True})
+        (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket="e2e-bodybucket")["Rules"]
+        self.assertEqual((lifecycle["Expiration"]["Days"], lifecycle["Filter"]["Prefix"]), (14, "bodies/"))
+        policy = json.loads(s3.get_bucket_policy(Bucket="e2e-bodybucket")["Policy"])
+        self.assertEqual(policy["Statement"][0]["Resource"], ["arn:aws:s3:::e2e-bodybucket", "arn:aws:s3:::e2e-bodybucket/*"])
         dynamodb = self.client("dynamodb")
         tables = {lid: r for lid, r in declared.items() if r["Type"] == "AWS::DynamoDB::Table"}
         self.assertGreaterEqual(len(tables), 3)
