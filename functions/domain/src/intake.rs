@@ -408,8 +408,12 @@ fn event_type(
         }
         Scheme::GitHub => unsigned("x-github-event"),
         Scheme::Shopify => unsigned("x-shopify-topic"),
-        // GitLab signs nothing: its token authenticates the sender, not the request.
-        Scheme::GitLab => unsigned("x-gitlab-event"),
+        // GitLab signs nothing: its token authenticates the sender, not the request. The body's
+        // `object_kind` (`push`, `merge_request`) rather than `X-Gitlab-Event` (`Push Hook`,
+        // whose space no message attribute value we keep may hold).
+        Scheme::GitLab => {
+            json.and_then(|json| json.object_kind.as_deref()).and_then(|kind| EventType::new(kind, Origin::Unsigned))
+        }
         // Mailgun signs its timestamp and token, not the event data.
         Scheme::Mailgun => mailgun
             .and_then(|body| body.event_data.as_ref())

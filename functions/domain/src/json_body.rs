@@ -25,7 +25,8 @@ pub const MAX_JSON_NESTING_DEPTH: usize = 127;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct JsonBody {
     /// The top-level object's `id`, `type`, `challenge`, `event_id` (Paddle's, Square's),
-    /// `event` (Zoom's), `event_type` (Paddle's) and `object` (Meta's), each when it is a string that appears once: a field given twice is not used (JSON
+    /// `event` (Zoom's), `event_type` (Paddle's), `object` (Meta's) and `object_kind`
+    /// (GitLab's), each when it is a string that appears once: a field given twice is not used (JSON
     /// parsers disagree on which of the two wins, so neither is trusted as an event id).
     pub id: Option<String>,
     pub kind: Option<String>,
@@ -34,6 +35,7 @@ pub struct JsonBody {
     pub event: Option<String>,
     pub event_type: Option<String>,
     pub object: Option<String>,
+    pub object_kind: Option<String>,
     /// The deepest nesting of arrays and objects: 0 for a lone scalar.
     pub depth: usize,
 }
@@ -170,8 +172,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 };
             }
         }
-        let [id, kind, challenge, event_id, event, event_type, object] = fields.map(Seen::into_once);
-        *out = JsonBody { id, kind, challenge, event_id, event, event_type, object, depth: 0 };
+        let [id, kind, challenge, event_id, event, event_type, object, object_kind] = fields.map(Seen::into_once);
+        *out = JsonBody { id, kind, challenge, event_id, event, event_type, object, object_kind, depth: 0 };
         Ok(Walked { depth: deepest, text: None })
     }
 }
@@ -194,7 +196,7 @@ impl Seen {
 }
 
 /// The fields intake keeps, by their JSON names, in [`JsonBody`]'s order.
-const FIELDS: [&str; 7] = ["id", "type", "challenge", "event_id", "event", "event_type", "object"];
+const FIELDS: [&str; 8] = ["id", "type", "challenge", "event_id", "event", "event_type", "object", "object_kind"];
 
 /// A top-level key, decoded: which of [`FIELDS`] it is, if any.
 struct Key(Option<usize>);
@@ -266,6 +268,7 @@ mod tests {
         assert_eq!(paddle.event_id.as_deref(), Some("evt_01hs"));
         assert_eq!(paddle.event_type.as_deref(), Some("customer.created"));
         assert_eq!(read(r#"{"object":"page","entry":[{"object":"inner"}]}"#).object.as_deref(), Some("page"));
+        assert_eq!(read(r#"{"object_kind":"merge_request"}"#).object_kind.as_deref(), Some("merge_request"));
         assert_eq!(read(r#"{"event_id":"a","event_id":"b"}"#).event_id, None);
         assert_eq!(read(r#"{"type":"url_verification","challenge":"c"}"#).slack_challenge(), Some("c"));
         assert_eq!(read(r#"{"type":"event_callback","challenge":"c"}"#).slack_challenge(), None);

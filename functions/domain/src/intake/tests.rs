@@ -161,7 +161,8 @@ fn the_new_schemes_take_their_event_id_from_the_documented_place() {
     let (envelope, _) = enqueued(run(&Method::POST, "gitlab", &headers, body));
     assert!(envelope.event_id.starts_with("gitlab:sha256:"), "{}", envelope.event_id);
     assert_eq!(envelope.headers["x-gitlab-event-uuid"], "13792a34-cac6");
-    assert_eq!(envelope.event_type, None, "`Push Hook` holds a space: not an attribute value we keep");
+    assert_eq!(envelope.event_type, EventType::new("push", Origin::Unsigned), "the body's object_kind, unsigned");
+    assert_eq!(envelope.headers["x-gitlab-event"], "Push Hook");
     assert!(!envelope.headers.contains_key("x-gitlab-token"), "the token is a secret: never forwarded");
 
     let body = format!(r#"{{"action":"create","type":"Issue","webhookTimestamp":{NOW_MS}}}"#);
