@@ -61,8 +61,7 @@ pub fn sign_with(config: &SourcesConfig, request: &SignRequest<'_>, key: &Signin
     let body =
         signed_body(&source.scheme, key, request.body, request.now_unix).ok_or(SignError::NoPlaceForTheSignature)?;
     let signature = sign(&source.scheme, key, &body, request.now_unix, request.event_id);
-    let signs_in_body = source.scheme.name() == "mailgun";
-    if signature.is_empty() && !signs_in_body {
+    if signature.is_empty() && !source.scheme.signs_inside_body() {
         let public_only = !key.is_secret() && key.ed25519_signing().is_none() && key.p256_signing().is_none();
         return Err(if public_only {
             SignError::PublicKeyOnly(request.source.to_owned())

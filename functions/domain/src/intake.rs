@@ -251,14 +251,7 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
     }
 
     let event_type = event_type(source, request.headers, json.as_ref(), discord.as_ref(), mailgun.as_ref(), body);
-    let sender_id = match (mailgun, &source.scheme) {
-        (Some(mailgun), _) => Some(mailgun.event_id()),
-        // Twilio signs the decoded parameters, not the bytes: deduplicated on what it signs.
-        (None, Scheme::Twilio(_)) if source.dedupe_by_body => {
-            Some(format!("sha256:{}", hex::encode(signature::twilio::replay_digest(request.query, body))))
-        }
-        (None, _) => sender_event_id(source, request.headers, json.as_ref()),
-    };
+    let sender_id = sender_event_id(source, request, body, json.as_ref(), mailgun.as_ref());
     let (event_id, event_id_origin) = EventId::derive(&source.name, sender_id.as_deref(), body);
     let body_is_json = json.is_some_and(|json| embeds_as_json(body, json.depth));
     Ok(Decision::Enqueue {
@@ -350,14 +343,31 @@ fn single_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Header<'a> {
     }
 }
 
-fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>) -> Option<String> {
+/// The sender's id for the event, where there is one to trust; `None` means the body's hash.
+fn sender_event_id(
+    source: &Source,
+    request: &IntakeRequest<'_>,
+    body: &[u8],
+    json: Option<&JsonBody>,
+    mailgun: Option<&signature::mailgun::Body>,
+) -> Option<String> {
+    let headers = request.headers;
     let from_header = |name: &str| match single_header(headers, &HeaderName::from_bytes(name.as_bytes()).ok()?) {
         Header::One(value) => Some(value.to_owned()),
         _ => None,
     };
     if source.unsigned_id_header().is_some() {
-        // Deduplicated by the body's hash unless configured to trust the unsigned header.
-        return source.event_id_header().and_then(from_header);
+        if let Some(name) = source.event_id_header() {
+            return from_header(name);
+        }
+        // Deduplicated on what is signed: the body's hash, except for Twilio, which signs the
+        // decoded parameters rather than the bytes.
+        return match source.scheme {
+            Scheme::Twilio(_) => {
+                Some(format!("sha256:{}", hex::encode(signature::twilio::replay_digest(request.query, body))))
+            }
+            _ => None,
+        };
     }
     match &source.scheme {
         Scheme::StandardWebhooks => {
@@ -370,10 +380,9 @@ fn sender_event_id(source: &Source, headers: &HeaderMap, json: Option<&JsonBody>
         // Zoom sends no delivery id it signs: the body's hash.
         // SendGrid and HubSpot post a batch of events: one webhook, under the body's hash.
         Scheme::Slack | Scheme::Zoom | Scheme::SendGrid | Scheme::Meta(_) | Scheme::HubSpotV3(_) => None,
-        // Mailgun's token is read with its body, before this.
-        Scheme::Mailgun => None,
-        // Their id comes from the unsigned id header, handled above (the generic scheme's when
-        // one is configured).
+        Scheme::Mailgun => mailgun.map(|body| body.event_id().to_owned()),
+        // Their delivery id travels in an unsigned header, handled above (the generic scheme's
+        // when one is configured).
         Scheme::Hmac(_) | Scheme::GitHub | Scheme::Shopify | Scheme::Linear | Scheme::GitLab | Scheme::Twilio(_) => {
             None
         }

@@ -23,10 +23,11 @@ pub const MIN_SECRET_BYTES: usize = 16;
 /// bytes).
 pub const MIN_STANDARD_WEBHOOKS_SECRET_BYTES: usize = 24;
 
-fn minimum_secret_bytes(scheme: &Scheme) -> usize {
+/// The shortest secret `scheme` accepts, and how its length is counted.
+fn minimum_secret(scheme: &Scheme) -> (usize, &'static str) {
     match scheme {
-        Scheme::StandardWebhooks => MIN_STANDARD_WEBHOOKS_SECRET_BYTES,
-        _ => MIN_SECRET_BYTES,
+        Scheme::StandardWebhooks => (MIN_STANDARD_WEBHOOKS_SECRET_BYTES, " once base64-decoded"),
+        _ => (MIN_SECRET_BYTES, ""),
     }
 }
 
@@ -146,17 +147,16 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
     if raw.secrets.len() > MAX_SECRETS_PER_SOURCE {
         return Err(format!("`secrets` holds more than {MAX_SECRETS_PER_SOURCE} secrets"));
     }
+    let (minimum, counted) = minimum_secret(&scheme);
     let keys = raw
         .secrets
         .iter()
         .enumerate()
         .map(|(i, secret)| {
             let key = SigningKey::from_config(&scheme, secret).map_err(|e| format!("secret #{i}: {e}"))?;
-            let minimum = minimum_secret_bytes(&scheme);
             if key.is_secret() && key.as_bytes().len() < minimum {
                 return Err(format!(
-                    "secret #{i} is shorter than {minimum} bytes{}: use a longer random secret",
-                    if minimum == MIN_STANDARD_WEBHOOKS_SECRET_BYTES { " once base64-decoded" } else { "" }
+                    "secret #{i} is shorter than {minimum} bytes{counted}: use a longer random secret"
                 ));
             }
             Ok(key)

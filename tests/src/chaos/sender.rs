@@ -65,7 +65,7 @@ impl Sender {
         loop {
             // A Mailgun body carries its signing time: signed at the plan's time, so that every
             // delivery of an event is the same bytes (as a sender's retries of one request are).
-            let signs_in_body = self.config.get(event.source).is_some_and(|s| s.scheme == Scheme::Mailgun);
+            let signs_in_body = self.config.get(event.source).is_some_and(|s| s.scheme.signs_inside_body());
             let now_unix = if signs_in_body { event.planned_at_unix } else { crate::stack::now_unix() };
             let signed = sign_request(
                 &self.config,

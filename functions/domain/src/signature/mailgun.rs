@@ -37,8 +37,8 @@ pub(crate) struct EventData {
 
 impl Body {
     /// Mailgun's event id, else the signed token.
-    pub(crate) fn event_id(self) -> String {
-        self.event_data.and_then(|data| data.id).unwrap_or(self.signature.token)
+    pub(crate) fn event_id(&self) -> &str {
+        self.event_data.as_ref().and_then(|data| data.id.as_deref()).unwrap_or(&self.signature.token)
     }
 }
 

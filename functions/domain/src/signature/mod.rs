@@ -191,6 +191,12 @@ impl Scheme {
         }
     }
 
+    /// Whether the scheme signs inside the body rather than in headers (Mailgun's `signature`
+    /// object): [`sign`] gives it no headers, and [`signed_body`] writes the signature.
+    pub fn signs_inside_body(&self) -> bool {
+        matches!(self, Scheme::Mailgun)
+    }
+
     /// Whether a source of this scheme whose delivery id is unsigned is deduplicated on the
     /// body's hash unless configured otherwise: not Linear, whose body carries the time of each
     /// attempt (a retry is a new body) and whose tolerance bounds a replay instead.
