@@ -1267,7 +1267,7 @@ class Bench:
                     )
             print(
                 f"requests per poison webhook ({m}; the processor dead-letters it, reprocess records and parks it "
-                "in one look, the DLQ's redrive policy moves it at the next receive):"
+                "at its first look and reports it again at its second, the DLQ's redrive policy moves it at the next receive):"
             )
             for caller in ("functions", "harness"):
                 for key, value in self.per_message(q["poison"], m, caller).items():

@@ -507,7 +507,7 @@ class TemplateStaticTest(unittest.TestCase):
             self.assertEqual(self.resources[lid]["Properties"]["MessageRetentionPeriod"], 1209600, lid)
         self.assertEqual(
             self.resources["DeadLetterQueue"]["Properties"]["RedrivePolicy"],
-            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": 1},
+            {"deadLetterTargetArn": {"Fn::GetAtt": ["ParkingQueue", "Arn"]}, "maxReceiveCount": 2},
         )
         self.assertEqual(
             self.resources["MainQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"], {"Ref": "MainQueueMaxReceiveCount"}
@@ -1148,7 +1148,7 @@ class EndToEndTest(MotoServer, unittest.TestCase):
         )
         self.assertEqual(
             json.loads(attrs["dlq"]["RedrivePolicy"]),
-            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 1},
+            {"deadLetterTargetArn": attrs["parking"]["QueueArn"], "maxReceiveCount": 2},
         )
         self.assertNotIn("RedrivePolicy", attrs["parking"])
         self.assertEqual(attrs["main"]["VisibilityTimeout"], "180")

@@ -11,7 +11,8 @@
 //!   request again for the other schemes), and about 1% followed by a forged copy;
 //! - at 30% of the sending the emulator is stopped (SIGSTOP: every AWS call hangs) for 8 s,
 //!   during which ingest must answer 503 and the senders re-send; at 55% and 80% the processor
-//!   is killed (SIGKILL) while it works on a batch; the senders keep going throughout, held
+//!   is killed (SIGKILL) while it works on a batch, and at 45% a reprocess invocation if one
+//!   holds dead letters within 30 s; the senders keep going throughout, held
 //!   back only to keep the queue shallow (the emulator slows down with depth).
 //!
 //! Then, once the queues are quiet, it asserts: every genuine delivery was accepted and every
@@ -53,6 +54,7 @@ const OUTAGE: Duration = Duration::from_secs(8);
 /// Where, in the sequence of sends, each fault strikes.
 const OUTAGE_AT: f64 = 0.30;
 const KILLS_AT: [f64; 2] = [0.55, 0.80];
+const REPROCESS_KILL_AT: f64 = 0.45;
 /// A later duplicate goes out this many sends after its original.
 const LATER_BY: f64 = 150.5;
 
@@ -186,6 +188,22 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     let total_units = units.len();
     let dispatched = Arc::new(AtomicUsize::new(0));
     let kills = Arc::new(AtomicUsize::new(0));
+    // Once the outage is over, kill a reprocess invocation too, if one holds dead letters
+    // within 30 s (they come only now and then, so this is a chance, not a certainty): its
+    // letters must be settled at their second look, not parked.
+    let reprocess_kills = Arc::new(AtomicUsize::new(0));
+    let reprocess_fault = tokio::spawn({
+        let (dispatched, reprocess_kills, host_url) = (dispatched.clone(), reprocess_kills.clone(), host_url.clone());
+        async move {
+            while (dispatched.load(Ordering::Relaxed) as f64) < REPROCESS_KILL_AT * total_units as f64 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let killed = kill_busy(&host_url, "reprocess", Duration::from_secs(30)).await;
+            println!("chaos: killed reprocess environment {killed:?} at {:?}", started.elapsed());
+            reprocess_kills.fetch_add(usize::from(killed.is_some()), Ordering::Relaxed);
+        }
+    });
+
     let faults = tokio::spawn({
         let (dispatched, kills, sending) = (dispatched.clone(), kills.clone(), sending.clone());
         async move {
@@ -240,6 +258,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .collect()
         .await;
     faults.await.expect("the fault schedule ran");
+    reprocess_fault.await.expect("the reprocess kill ran");
     sending.store(false, Ordering::Relaxed);
     monitor.await.unwrap();
     let sent_in = started.elapsed();
@@ -360,6 +379,11 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .row("processor: dead-lettered", outcomes.count("dead_lettered"), "permanent failures")
         .row("reprocess outcomes", format!("{dead_letters:?}"), "dead letters replayed / parked")
         .row("processor kills", kills.load(Ordering::Relaxed), "SIGKILL mid-batch")
+        .row(
+            "reprocess kills",
+            reprocess_kills.load(Ordering::Relaxed),
+            "SIGKILL holding dead letters, if one did in time",
+        )
         .row("interrupted batches", interrupted, "invocations that died (redelivered after the visibility timeout)")
         .row("emulator outage", format!("{OUTAGE:?}"), "SIGSTOP then SIGCONT")
         .row("parked", parked.len(), "messages in the parking queue")

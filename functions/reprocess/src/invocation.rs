@@ -100,7 +100,7 @@ mod tests {
         assert_eq!(world.main.messages().len(), 2, "the other two were replayed to the main queue");
     }
 
-    /// Reporting a dead letter failed parks it (one look each), so one that cannot be
+    /// Reporting a dead letter failed parks it (after its second look), so one that cannot be
     /// replayed now goes back to the dead-letter queue for later; only if even that fails is
     /// it reported (and parked unsettled).
     #[tokio::test]

@@ -31,6 +31,7 @@ mod tests {
                 DeadLetterOutcome::Replayed { delay_seconds: 3, replay_count: 1 },
                 DeadLetterOutcome::Parked { reason: "permanent_failure" },
                 DeadLetterOutcome::Parked { reason: "malformed" },
+                DeadLetterOutcome::StillParked,
                 DeadLetterOutcome::DroppedParkedDuplicate,
                 DeadLetterOutcome::Redriven,
                 DeadLetterOutcome::Deferred { cause: "ledger_unavailable", delay_seconds: 30 },
@@ -39,12 +40,12 @@ mod tests {
         )
         .render(0);
         let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(doc["DeadLettersSeen"], 8.0);
+        assert_eq!(doc["DeadLettersSeen"], 9.0);
         assert_eq!(doc["DroppedDuplicates"], 1.0);
         assert_eq!(doc["ParkedDuplicates"], 1.0);
         assert_eq!(doc["Replayed"], 1.0);
         assert_eq!(doc["Redriven"], 1.0);
-        assert_eq!(doc["Parked"], 2.0);
+        assert_eq!(doc["Parked"], 2.0, "a second look is not a second letter parked");
         assert_eq!(doc["Deferred"], 1.0);
         assert_eq!(doc["Unsettled"], 1.0);
     }

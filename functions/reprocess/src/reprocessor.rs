@@ -3,10 +3,13 @@
 //! [`MAX_CONCURRENT_DEAD_LETTERS`] at once: each costs four sequential round trips (store,
 //! ledger read, ledger write, queue), and one after the other a batch of 10 would wait for 40.
 //!
-//! Each dead letter gets one look: the dead-letter queue's redrive policy moves a letter to
-//! the parking queue the next time it is received (`maxReceiveCount` 1). So parking is
-//! reporting the letter failed, and a letter that cannot be settled now (the store, the
-//! ledger or the main queue failing) is deferred instead: a copy goes back to the dead-letter
+//! Each dead letter gets two looks: the dead-letter queue's redrive policy moves a letter to
+//! the parking queue when it is received a third time (`maxReceiveCount` 2). So parking is
+//! reporting the letter failed; its second look finds it PARKED by the same message and
+//! reports it again. The second look is there for an invocation that died (a crash, a
+//! timeout while AWS was slow): its letters come back and are settled then, instead of
+//! being parked unsettled. A letter that cannot be settled now (the store, the ledger or the
+//! main queue failing) is deferred instead of reported: a copy goes back to the dead-letter
 //! queue with a delay, and the letter is acknowledged.
 
 use futures_util::StreamExt;
@@ -56,8 +59,11 @@ pub enum DeadLetterOutcome {
     Replayed { delay_seconds: u32, replay_count: u32 },
     /// The parked copy, redriven by an operator: sent to the main queue at once, acknowledged.
     Redriven,
-    /// Recorded as PARKED and reported failed: the redrive policy parks it at the next receive.
+    /// Recorded as PARKED and reported failed: the redrive policy parks it after its second look.
     Parked { reason: &'static str },
+    /// Its second look: the ledger holds it PARKED by this very message (its first look
+    /// reported it). Reported failed again, so the redrive policy parks it at the next receive.
+    StillParked,
     /// Something needed (the store, the ledger, the main queue) failed: a copy went back to
     /// the dead-letter queue after `delay_seconds`; acknowledged.
     Deferred { cause: &'static str, delay_seconds: u32 },
@@ -68,7 +74,10 @@ pub enum DeadLetterOutcome {
 
 impl DeadLetterOutcome {
     pub fn acknowledged(&self) -> bool {
-        !matches!(self, DeadLetterOutcome::Parked { .. } | DeadLetterOutcome::Unsettled { .. })
+        !matches!(
+            self,
+            DeadLetterOutcome::Parked { .. } | DeadLetterOutcome::StillParked | DeadLetterOutcome::Unsettled { .. }
+        )
     }
 }
 
@@ -140,6 +149,22 @@ where
         tracing::Span::current().record("event_id", event_id.as_str());
         let letter_id = record.attributes.get(ORIGINAL_MESSAGE_ID).unwrap_or(&record.message_id).clone();
 
+        // A letter seen before (reported at its first look, or its invocation died) is
+        // looked up in the ledger first: parked by this very message, it is reported again
+        // with one read; otherwise that read serves the first decision below.
+        let mut read_before = None;
+        if record.receive_count > 1 {
+            let previous = self.read_ledger(&event_id).await?;
+            if previous
+                .as_ref()
+                .is_some_and(|r| r.latest.status == LedgerStatus::Parked && r.latest.message_id == record.message_id)
+            {
+                self.hurry_to_parking(record).await;
+                return Ok(DeadLetterOutcome::StillParked);
+            }
+            read_before = Some(previous);
+        }
+
         let stored = match &envelope {
             Some(envelope) => self.store.get(&envelope.event_id).await.map_err(|error| {
                 tracing::warn!(%error, "idempotency record unreadable");
@@ -163,10 +188,10 @@ where
         let replay_count = record.attributes.get(attribute::REPLAY_COUNT).and_then(|c| c.parse().ok()).unwrap_or(0);
 
         for _ in 0..LEDGER_ATTEMPTS {
-            let previous = self.ledger.get(&event_id).await.map_err(|error| {
-                tracing::warn!(%error, "ledger unreadable");
-                "ledger_unavailable"
-            })?;
+            let previous = match read_before.take() {
+                Some(previous) => previous,
+                None => self.read_ledger(&event_id).await?,
+            };
             let facts = DeadLetterFacts {
                 is_envelope: envelope.is_some(),
                 completed: false,
@@ -216,15 +241,27 @@ where
                     DeadLetterOutcome::Replayed { delay_seconds, replay_count }
                 }
                 DeadLetterDecision::Park { reason } => {
-                    // Visible again at once, so the next receive moves it to the parking queue.
-                    if let Err(error) = self.dead_letter_visibility.delay(&record.receipt_handle, 0).await {
-                        tracing::warn!(error = %error.message, "could not hurry the dead letter to the parking queue");
-                    }
+                    self.hurry_to_parking(record).await;
                     DeadLetterOutcome::Parked { reason: reason.as_str() }
                 }
             });
         }
         Err("ledger_contended")
+    }
+
+    async fn read_ledger(&self, event_id: &str) -> Result<Option<LedgerRecord>, &'static str> {
+        self.ledger.get(event_id).await.map_err(|error| {
+            tracing::warn!(%error, "ledger unreadable");
+            "ledger_unavailable"
+        })
+    }
+
+    /// Makes a letter about to be reported visible again at once, so that its next look (or
+    /// its move to the parking queue) comes now rather than after the visibility timeout.
+    async fn hurry_to_parking(&self, record: &InboundRecord) {
+        if let Err(error) = self.dead_letter_visibility.delay(&record.receipt_handle, 0).await {
+            tracing::warn!(error = %error.message, "could not hurry the dead letter to the parking queue");
+        }
     }
 
     async fn replay(

@@ -154,9 +154,52 @@ async fn seeing_the_same_dead_letter_again_adds_no_history() {
     assert_eq!(world.ledger.get("stripe:evt_p").await.unwrap().unwrap().history.len(), 1);
 }
 
-/// One look per dead letter: a reported failure would park it, so a replay that cannot be
-/// sent is deferred (a copy, with its attributes, back to the dead-letter queue after a
-/// delay), and only a copy that cannot be sent either is reported.
+/// The second look at a parked letter (its first look reported it): reported again after one
+/// ledger read, without a second ledger write or a read of the idempotency store, and hurried
+/// on again so that the redrive policy moves it to the parking queue at once.
+#[tokio::test]
+async fn a_parked_letter_seen_again_is_reported_again_after_one_ledger_read() {
+    let world = World::new();
+    let mut record = dead_letter("m", envelope("stripe:evt_p"), &[(ERROR_KIND, "permanent"), (ERROR_CLASS, "Poison")]);
+    assert_eq!(
+        world.reprocessor().process_batch(std::slice::from_ref(&record)).await,
+        [DeadLetterOutcome::Parked { reason: "permanent_failure" }]
+    );
+    let version = world.ledger.get("stripe:evt_p").await.unwrap().unwrap().version;
+    let store_requests = world.store.requests();
+    record.receive_count = 2;
+    let outcomes = world.reprocessor().process_batch(std::slice::from_ref(&record)).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::StillParked]);
+    assert!(!outcomes[0].acknowledged());
+    assert_eq!(world.ledger.get("stripe:evt_p").await.unwrap().unwrap().version, version, "no second write");
+    assert_eq!(world.store.requests(), store_requests, "the idempotency store is not read");
+    assert_eq!(world.visibility.changes(), [("rh-m".to_owned(), 0), ("rh-m".to_owned(), 0)]);
+}
+
+/// A reprocess invocation that died after replaying a letter (a crash, or a timeout while AWS
+/// was slow) leaves the letter unacknowledged: it comes back for its second look and is
+/// settled then (replayed again, which the processor's claim makes harmless, or dropped once
+/// its event completed), never parked.
+#[tokio::test]
+async fn a_letter_whose_invocation_died_is_settled_at_its_second_look() {
+    let world = World::new();
+    let mut record =
+        dead_letter("m", envelope("stripe:evt_flaky"), &[(ERROR_KIND, "transient"), (ERROR_CLASS, "Outage")]);
+    let outcomes = world.reprocessor().process_batch(std::slice::from_ref(&record)).await;
+    assert!(matches!(outcomes[0], DeadLetterOutcome::Replayed { replay_count: 1, .. }), "{outcomes:?}");
+    record.receive_count = 2;
+    let outcomes = world.reprocessor().process_batch(std::slice::from_ref(&record)).await;
+    assert!(matches!(outcomes[0], DeadLetterOutcome::Replayed { replay_count: 1, .. }), "{outcomes:?}");
+    assert_eq!(world.main.messages().len(), 2);
+    world.processed("stripe:evt_flaky", None).await;
+    let outcomes = world.reprocessor().process_batch(std::slice::from_ref(&record)).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::DroppedDuplicate]);
+    assert_eq!(world.ledger.get("stripe:evt_flaky").await.unwrap().unwrap().latest.status, LedgerStatus::Replayed);
+}
+
+/// A reported failure parks a letter after its second look, so a replay that cannot be sent
+/// is deferred (a copy, with its attributes, back to the dead-letter queue after a delay),
+/// and only a copy that cannot be sent either is reported.
 #[tokio::test]
 async fn a_replay_that_cannot_be_sent_is_deferred_to_the_dead_letter_queue() {
     let world = World::new();
