@@ -11,7 +11,12 @@ It behaves as Lambda does where the tests need it to:
   once (`X-Amz-Function-Error`), the environment is discarded, and the next invocation starts a
   fresh one (a cold start); when it dies idle, it is discarded within 50 ms and no invocation
   is handed to it, so the next one gets a fresh environment at once;
-- an invocation that outlives the function's Timeout fails, and its environment is killed.
+- an invocation that outlives the function's Timeout fails, and its environment is killed;
+- a function URL request builds API Gateway's HTTP API (payload 2.0) event as API Gateway does:
+  the body as text for `text/*`, `application/json`, `application/xml` and
+  `application/javascript` (when it is UTF-8), base64 for every other content type or none; a
+  body over API Gateway's 10 MB payload limit, or an event over Lambda's synchronous
+  invocation limit (6,291,456 bytes of JSON), is answered 413 without invoking the function.
 
     python lambda_host.py --functions .hookline/test.functions.json --port 9001 [--max-environments 4]
 
@@ -43,6 +48,17 @@ from pathlib import Path
 from runtime_api import Invocation, QuietServer, RuntimeApi  # same folder: the runtime API protocol
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# API Gateway HTTP API's request payload quota (10 MB), and Lambda's for a synchronous
+# invocation's request: "Request must be smaller than 6291456 bytes for the InvokeFunction
+# operation" (RequestEntityTooLargeException).
+API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+LAMBDA_MAX_REQUEST_BYTES = 6_291_456
+# Content types API Gateway's HTTP API hands a Lambda function as text (`isBase64Encoded`
+# false); any other, or none, it base64-encodes. Its documentation says only "if the content
+# type of the request is binary, the body is base64-encoded"; this split is the one observed on
+# AWS and reported with ministack's fix (github.com/ministackorg/ministack, pull request 766).
+TEXT_MEDIA_TYPES = ("application/json", "application/xml", "application/javascript")
 
 
 def log(event: str, **fields) -> None:
@@ -214,9 +230,19 @@ def api_gateway_event(handler: BaseHTTPRequestHandler, path: str, query: str, bo
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
         },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
+        **event_body(headers.get("content-type", ""), body),
     }
+
+
+def event_body(content_type: str, body: bytes) -> dict:
+    """The event's `body` and `isBase64Encoded`, as API Gateway sets them for `content_type`."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type.startswith("text/") or media_type in TEXT_MEDIA_TYPES:
+        try:
+            return {"body": body.decode("utf-8"), "isBase64Encoded": False}
+        except UnicodeDecodeError:
+            pass
+    return {"body": base64.b64encode(body).decode(), "isBase64Encoded": True}
 
 
 class FrontHandler(BaseHTTPRequestHandler):
@@ -256,7 +282,14 @@ class FrontHandler(BaseHTTPRequestHandler):
             if function is None:
                 return self.reply(404, b'{"message":"Not Found"}')
             path = "/" + "/".join(parts[3:])
-            invocation = function.invoke(json.dumps(api_gateway_event(self, path, url.query, body)).encode())
+            too_large = b'{"message":"Request Entity Too Large"}'
+            if len(body) > API_GATEWAY_MAX_BODY_BYTES:
+                return self.reply(413, too_large, {"content-type": "application/json"})
+            event = json.dumps(api_gateway_event(self, path, url.query, body)).encode()
+            if len(event) > LAMBDA_MAX_REQUEST_BYTES:
+                # What API Gateway answers when Lambda refuses the invocation as too large.
+                return self.reply(413, too_large, {"content-type": "application/json"})
+            invocation = function.invoke(event)
             if invocation.error:
                 # What API Gateway answers when the integration fails or times out.
                 return self.reply(503, b'{"message":"Service Unavailable"}', {"content-type": "application/json"})

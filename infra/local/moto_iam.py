@@ -19,13 +19,19 @@ the (action, resource ARN) pairs AWS would check:
 - CloudWatch Logs: `log-group:G` and `log-group:G:log-stream:S`;
 - SQS: a batch action as its single action (`DeleteMessageBatch` needs `sqs:DeleteMessage`,
   `SendMessageBatch` `sqs:SendMessage`, `ChangeMessageVisibilityBatch`
-  `sqs:ChangeMessageVisibility`, as AWS documents), on the queue's ARN, which moto finds itself.
+  `sqs:ChangeMessageVisibility`, as AWS documents), on the queue's ARN, which moto finds itself;
+- S3: moto checks an object action against the object's ARN (`arn:aws:s3:::B/K`) itself.
 
-moto evaluates no resource-based policy. An SQS request allowed by the caller's own policies is
-then held to the queue's policy (its `Policy` attribute), whose `Deny` statements win over any
-allow, as in AWS's policy evaluation logic
-(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
-What `queue_policy_denial` evaluates, and how it differs from AWS:
+moto evaluates no SQS queue policy, and evaluates an S3 bucket policy on every object request
+whether enforcement is on or not, with a flaw: a `Deny` statement whose condition does not hold
+denies anyway, so the template's TLS-only statement would deny every object request. Here, a
+request allowed by the caller's own policies is then held to the queue's policy (its `Policy`
+attribute) or the bucket's policy, whose `Deny` statements win over any allow, as in AWS's
+policy evaluation logic
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html);
+moto's own bucket-policy check is replaced by that one, so with enforcement off no bucket policy
+applies, as no queue policy does. What `queue_policy_denial` evaluates, and how it differs from
+AWS:
 - `Deny` statements with `Principal` `*` (or `{"AWS": "*"}`, or naming the caller's ARN or
   account), `Action`, `Resource` and `Condition`; `Allow` statements are not needed for a caller
   of the queue's own account (its identity policy suffices) and are not evaluated, so a
@@ -55,8 +61,10 @@ from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError
 from moto.dynamodb.responses import DynamoHandler
-from moto.iam.access_control import IAMRequest
+from moto.iam.access_control import IAMRequest, PermissionResult, S3IAMRequest
 from moto.logs.responses import LogsResponse
+from moto.s3.models import FakeBucket, s3_backends
+from moto.s3.responses import S3Response
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.sqs.models import sqs_backends
@@ -271,6 +279,38 @@ def _sqs_authorize(self, resource: str = "*") -> None:
     _authorize_each(self, [(SQS_BATCH_ACTIONS.get(action, action), resource)], _QueuePolicyRequest)
 
 
+class _BucketPolicyRequest(S3IAMRequest):
+    """moto's identity check (against the bucket's or the object's ARN), then the bucket's own
+    policy, evaluated as a queue's is."""
+
+    def check_action_permitted(self, resource: str) -> None:
+        super().check_action_permitted(resource)
+        if not resource.startswith("arn:") or ":s3:::" not in resource:
+            return
+        bucket_name = resource.split(":::", 1)[1].split("/", 1)[0]
+        partition = resource.split(":", 2)[1]
+        bucket = s3_backends[self._access_key.account_id][partition].buckets.get(bucket_name)
+        if bucket is None or not bucket.policy:
+            return
+        context = principal_context(self._access_key)
+        denial = queue_policy_denial(bucket.policy.decode(), self._action, resource, context)
+        if denial is not None:
+            self._raise_access_denied()
+
+
+def _s3_authorize(self, bucket_name: str | None = None, key_name: str | None = None) -> None:
+    arn = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+    self._authenticate_and_authorize_action(_BucketPolicyRequest, f"arn:aws:s3:::{arn}")
+
+
+def _no_unconditional_bucket_denial(self, action: str, resource: str) -> Any:
+    """moto's per-object bucket-policy check: neutral, the policy is evaluated with the caller's
+    identity above instead."""
+    return PermissionResult.NEUTRAL
+
+
+S3Response._authenticate_and_authorize_s3_action = _s3_authorize
+FakeBucket.get_permission = _no_unconditional_bucket_denial
 DynamoHandler._authenticate_and_authorize_normal_action = _dynamodb_authorize
 SQSResponse._authenticate_and_authorize_normal_action = _sqs_authorize
 SecretsManagerResponse._authenticate_and_authorize_normal_action = _secretsmanager_authorize

@@ -37,7 +37,9 @@ FUNCTION = textwrap.dedent(
         env = {{k: os.environ.get(k) for k in ("GREETING", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "HOST_ONLY")}}
         body = {{"echo": event, "pid": os.getpid(), "deadline_ms": deadline, "env": env}}
         if "rawPath" in event:
-            body = {{"statusCode": 201, "headers": {{"x-path": event["rawPath"]}}, "body": json.dumps(event["headers"])}}
+            headers = {{"x-path": event["rawPath"], "x-base64": str(event["isBase64Encoded"]).lower(),
+                        "x-body-length": str(len(event["body"]))}}
+            body = {{"statusCode": 201, "headers": headers, "body": json.dumps(event["headers"])}}
         data = json.dumps(body).encode()
         urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=data, method="POST")).read()
     """
@@ -156,6 +158,39 @@ class HostTest(unittest.TestCase):
             self.assertEqual(reply.status, 201)
             self.assertEqual(reply.headers["x-path"], "/webhooks/acme")
             self.assertEqual(json.loads(reply.read())["x-test"], "yes")
+
+    def post(self, body: bytes, content_type: str | None):
+        headers = {"content-type": content_type} if content_type else {}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/lambda-url/echo/webhooks/acme", data=body, method="POST", headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, dict(reply.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers)
+
+    def test_text_bodies_arrive_as_text_and_every_other_as_base64(self):
+        for content_type, base64 in [
+            ("application/json", "false"), ("application/json; charset=utf-8", "false"), ("text/plain", "false"),
+            ("application/xml", "false"), ("application/x-www-form-urlencoded", "true"),
+            ("application/octet-stream", "true"), (None, "true"),
+        ]:
+            with self.subTest(content_type):
+                status, headers = self.post(b'{"a":"b"}', content_type)
+                self.assertEqual((status, headers["x-base64"]), (201, base64))
+        status, headers = self.post(b"\xff\xfe", "text/plain")
+        self.assertEqual((status, headers["x-base64"]), (201, "true"), "text that is not UTF-8 travels as base64")
+
+    def test_what_does_not_fit_one_invocation_is_413_without_invoking(self):
+        # The event around the body takes a few hundred bytes: a text body of 6,289,000 bytes
+        # fits, one of 6,291,456 cannot; base64 grows a binary body by a third.
+        status, headers = self.post(b"a" * 6_289_000, "text/plain")
+        self.assertEqual((status, headers["x-body-length"]), (201, "6289000"))
+        self.assertEqual(self.post(b"a" * 6_291_456, "text/plain")[0], 413)
+        self.assertEqual(self.post(b"a" * 4_700_000, "application/octet-stream")[0], 201)
+        self.assertEqual(self.post(b"a" * 4_720_000, "application/octet-stream")[0], 413)
+        self.assertEqual(self.post(b'"' * 3_200_000, "application/json")[0], 413, "escaping counts")
 
     def test_unknown_functions_are_404(self):
         with self.assertRaises(urllib.error.HTTPError) as raised:

@@ -15,7 +15,10 @@ The documented behaviour these tests hold the wrapper to:
   operator holds when its key is missing and a positive one fails ("IAM JSON policy elements:
   Condition operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html);
   `aws:PrincipalArn` of a role session is the role's ARN ("AWS global condition context keys",
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html);
+- an S3 object action is authorized against the object's ARN, and a bucket policy's explicit
+  Deny wins over the caller's allow only where its statement applies, conditions included
+  (moto's own check denies whenever a Deny statement's condition fails).
 They run in-process (moto's mock) with a role assumed as the local stack assumes each function's.
 """
 
@@ -202,8 +205,14 @@ class EnforcementTest(WithoutEndpoint, unittest.TestCase):
                 {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"{table}/events"},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:DeleteMessage", "sqs:ReceiveMessage"], "Resource": allowed_arn},
                 {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": self.secret_arn},
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                 "Resource": ["arn:aws:s3:::bodies-test/bodies/*", "arn:aws:s3:::bodies-test/secret/*"]},
             ],
         }
+        s3 = boto3.client("s3", **admin)
+        s3.create_bucket(Bucket="bodies-test")
+        for key in ("bodies/b", "secret/s", "other/o"):
+            s3.put_object(Bucket="bodies-test", Key=key, Body=b"{}")
         iam = boto3.client("iam", **admin)
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
         role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
@@ -290,6 +299,27 @@ class EnforcementTest(WithoutEndpoint, unittest.TestCase):
         self.assertFalse(self.denied(lambda: intruder.receive_message(QueueUrl=self.allowed_queue)), "only SendMessage is denied")
         role_sqs = boto3.client("sqs", **self.role)
         self.assertFalse(self.denied(lambda: role_sqs.send_message(QueueUrl=self.allowed_queue, MessageBody="m")), "the role's session is the role")
+
+    def test_a_bucket_policy_denies_what_its_statements_deny_and_nothing_else(self):
+        # The template's TLS-only statement (its condition cannot hold without the key, as for
+        # queue policies) and an unconditional Deny of one prefix.
+        admin = {"region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "DenyWithoutTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::bodies-test", "arn:aws:s3:::bodies-test/*"],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "NoSecrets", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::bodies-test/secret/*"},
+        ]}
+        moto_iam.enforce(False)
+        boto3.client("s3", **admin).put_bucket_policy(Bucket="bodies-test", Policy=json.dumps(policy))
+        moto_iam.enforce(True)
+        s3 = boto3.client("s3", **self.role)
+        self.assertFalse(self.denied(lambda: s3.get_object(Bucket="bodies-test", Key="bodies/b")), "moto denied it unconditionally")
+        self.assertFalse(self.denied(lambda: s3.put_object(Bucket="bodies-test", Key="bodies/n", Body=b"{}")))
+        self.assertTrue(self.denied(lambda: s3.get_object(Bucket="bodies-test", Key="secret/s")), "the bucket's Deny wins")
+        self.assertFalse(self.denied(lambda: s3.put_object(Bucket="bodies-test", Key="secret/n", Body=b"{}")), "only reads")
+        self.assertTrue(self.denied(lambda: s3.get_object(Bucket="bodies-test", Key="other/o")), "the role's own policy")
 
     def test_unknown_credentials_are_refused_and_enforcement_switches_off(self):
         stranger = {"region_name": REGION, "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x"}
