@@ -7,7 +7,7 @@
 # Never downloads a Rust target (infra/arch.sh). Deploy with the matching template parameter
 # (Architecture=arm64 or Architecture=x86_64); `make deploy` (infra/deploy.sh) does it all.
 #
-# Fails (exit 3) when a stripped binary is over HOOKLINE_MAX_BINARY_BYTES (default 6,000,000),
+# Fails (exit 3) when a stripped binary is over HOOKLINE_MAX_BINARY_BYTES (default 7,000,000),
 # and (exit 1) when a binary carries test-only code (infra/local/check_release.sh).
 #
 # Output: target/lambda/<function>/bootstrap and bootstrap.zip (zipped as Lambda expects:
@@ -17,7 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 functions=(ingest processor reprocess)
-max_binary_bytes=${HOOKLINE_MAX_BINARY_BYTES:-6000000}
+max_binary_bytes=${HOOKLINE_MAX_BINARY_BYTES:-7000000}
 [[ "$max_binary_bytes" =~ ^[0-9]+$ ]] || { echo "build: HOOKLINE_MAX_BINARY_BYTES must be a number of bytes" >&2; exit 2; }
 
 [[ -x .venv/bin/cargo-lambda ]] || { echo "build: cargo-lambda not found; run 'make venv' first" >&2; exit 1; }

@@ -89,12 +89,16 @@ def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
                 QueueUrl=queue, ReceiptHandle="probe", VisibilityTimeout=1)),
         ]
 
+    bucket = stack.resource("BodyBucket")
+    stack.client("s3").put_object(Bucket=bucket, Key="bodies/iam/probe", Body=b"{}")
+    processor_s3, ingest_s3 = stack.client("s3", "processor"), stack.client("s3", "ingest")
     ingest_sqs, processor_sqs, reprocess_sqs = (stack.client("sqs", f) for f in ("ingest", "processor", "reprocess"))
     processor_db, reprocess_db = stack.client("dynamodb", "processor"), stack.client("dynamodb", "reprocess")
     return {
         "ingest": logs("ingest") + [
             ("SendToMainQueue", "SendMessage main", lambda: ingest_sqs.send_message(QueueUrl=main, MessageBody="{}")),
             ("ReadSourcesSecret", "GetSecretValue", lambda: stack.client("secretsmanager", "ingest").get_secret_value(SecretId=secret)),
+            ("StoreLargeBodies", "PutObject bodies/", lambda: ingest_s3.put_object(Bucket=bucket, Key="bodies/iam/put", Body=b"{}")),
         ],
         "processor": logs("processor") + consume("processor", main, "ConsumeMainQueue") + [
             ("DeadLetterPermanentFailures", "SendMessage dlq", lambda: processor_sqs.send_message(QueueUrl=dlq, MessageBody="{}")),
@@ -103,6 +107,7 @@ def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
                 {"Put": {"TableName": events, "Item": {"event_id": {"S": "iam:probe:tx"}}}},
                 {"Update": {"TableName": idempotency, "Key": {"event_id": {"S": "iam:probe:tx"}}, **update}},
             ])),
+            ("ReadLargeBodies", "GetObject bodies/", lambda: processor_s3.get_object(Bucket=bucket, Key="bodies/iam/probe")),
         ],
         "reprocess": logs("reprocess") + consume("reprocess", dlq, "ConsumeDeadLetterQueue") + [
             ("ReplayToMainQueue", "SendMessage main", lambda: reprocess_sqs.send_message(QueueUrl=main, MessageBody="{}")),
@@ -157,7 +162,20 @@ class IamStackTest(MotoServer, unittest.TestCase):
         ledger, events = stack.resource("DeadLetterLedgerTable"), stack.resource("EventsTable")
         key = {"event_id": {"S": "iam:probe"}}
         update = {"UpdateExpression": "SET probe = :p", "ExpressionAttributeValues": {":p": {"S": "1"}}}
+        bucket = stack.resource("BodyBucket")
+        stack.client("s3").put_object(Bucket=bucket, Key="bodies/iam/probe", Body=b"{}")
+        stack.client("s3").put_object(Bucket=bucket, Key="other/probe", Body=b"{}")
         outside = {
+            "ingest reads a stored body": lambda: stack.client("s3", "ingest").get_object(
+                Bucket=bucket, Key="bodies/iam/probe"),
+            "ingest writes outside bodies/": lambda: stack.client("s3", "ingest").put_object(
+                Bucket=bucket, Key="other/put", Body=b"{}"),
+            "processor stores a body": lambda: stack.client("s3", "processor").put_object(
+                Bucket=bucket, Key="bodies/iam/new", Body=b"{}"),
+            "processor reads outside bodies/": lambda: stack.client("s3", "processor").get_object(
+                Bucket=bucket, Key="other/probe"),
+            "reprocess reads a stored body": lambda: stack.client("s3", "reprocess").get_object(
+                Bucket=bucket, Key="bodies/iam/probe"),
             "ingest reads the ledger": lambda: stack.client("dynamodb", "ingest").get_item(TableName=ledger, Key=key),
             "ingest sends to the DLQ": lambda: stack.client("sqs", "ingest").send_message(QueueUrl=dlq, MessageBody="{}"),
             "ingest receives from the main queue": lambda: stack.client("sqs", "ingest").receive_message(QueueUrl=main),

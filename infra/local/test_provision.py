@@ -382,6 +382,7 @@ class EnvFileTest(unittest.TestCase):
         ctx.resources["IdempotencyTable"] = ResolvedResource(ref="hookline-local-idempotency")
         ctx.resources["EventsTable"] = ResolvedResource(ref="hookline-local-events")
         ctx.resources["DeadLetterLedgerTable"] = ResolvedResource(ref="hookline-local-dead-letters")
+        ctx.resources["BodyBucket"] = ResolvedResource(ref="hookline-local-bodybucket")
         self.assertEqual(
             function_environment(ctx, warn=self.fail),
             {
@@ -389,9 +390,11 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_SOURCES_SECRET_ID": "arn:secret",
                 "HOOKLINE_SOURCES_TTL_SECONDS": "60",
                 "HOOKLINE_SOURCES_MAX_STALENESS_SECONDS": "3600",
+                "HOOKLINE_INLINE_MESSAGE_BYTES": "262144",
                 "HOOKLINE_DLQ_URL": "http://127.0.0.1:4566/123456789012/hookline-local-dlq",
                 "HOOKLINE_IDEMPOTENCY_TABLE": "hookline-local-idempotency",
                 "HOOKLINE_EVENTS_TABLE": "hookline-local-events",
+                "HOOKLINE_BODY_BUCKET": "hookline-local-bodybucket",
                 "HOOKLINE_MAX_CONCURRENCY": "10",
                 "HOOKLINE_COMPLETED_TTL_SECONDS": "604800",
                 "HOOKLINE_BACKOFF_BASE_SECONDS": "2",
@@ -527,9 +530,11 @@ class TemplateStaticTest(unittest.TestCase):
             {
                 ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["MainQueue", "Arn"]})),
                 ("secretsmanager:GetSecretValue", json.dumps({"Ref": "SourcesSecret"})),
+                ("s3:PutObject", json.dumps({"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})),
             },
         )
-        self.assertNotIn("*", json.dumps(statements))
+        # No wildcard but the object keys under bodies/ of the template's own bucket.
+        self.assertNotIn("*", json.dumps(statements).replace("${BodyBucket.Arn}/bodies/*", ""))
 
     def test_the_edge_is_throttled_and_logged(self):
         api = self.resources["WebhookApi"]["Properties"]
@@ -846,12 +851,14 @@ class LeastPrivilegeTest(unittest.TestCase):
             "Ingest": {
                 ("sqs:SendMessage", arn("MainQueue")),
                 ("secretsmanager:GetSecretValue", json.dumps({"Ref": "SourcesSecret"})),
+                ("s3:PutObject", json.dumps({"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})),
             },
             "Processor": {(a, arn("MainQueue")) for a in consume}
             | {
                 ("sqs:SendMessage", arn("DeadLetterQueue")),
                 ("dynamodb:UpdateItem", arn("IdempotencyTable")),
                 ("dynamodb:PutItem", arn("EventsTable")),
+                ("s3:GetObject", json.dumps({"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})),
             },
             "Reprocess": {(a, arn("DeadLetterQueue")) for a in consume}
             | {
@@ -972,9 +979,12 @@ class LeastPrivilegeTest(unittest.TestCase):
                 "HOOKLINE_SOURCES_SECRET_ID",
                 "HOOKLINE_SOURCES_TTL_SECONDS",
                 "HOOKLINE_SOURCES_MAX_STALENESS_SECONDS",
+                "HOOKLINE_BODY_BUCKET",
+                "HOOKLINE_INLINE_MESSAGE_BYTES",
             },
         )
         self.assertIn("HOOKLINE_EVENTS_TABLE", names["ProcessorFunction"])
+        self.assertIn("HOOKLINE_BODY_BUCKET", names["ProcessorFunction"])
         self.assertIn("HOOKLINE_LEDGER_TABLE", names["ReprocessFunction"])
 
     def test_tables_survive_teardown(self):

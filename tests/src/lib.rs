@@ -40,6 +40,13 @@ pub async fn create_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
     sqs.create_queue().queue_name(unique_name(prefix)).send().await.unwrap().queue_url.unwrap()
 }
 
+/// A fresh bucket; returns its name.
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, prefix: &str) -> String {
+    let bucket = unique_name(prefix).to_ascii_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    bucket
+}
+
 /// A fresh secret holding `value`; returns its ARN.
 pub async fn create_secret(secrets: &aws_sdk_secretsmanager::Client, value: &str) -> String {
     secrets.create_secret().name(unique_name("hookline-test")).secret_string(value).send().await.unwrap().arn.unwrap()
@@ -168,19 +175,17 @@ pub mod stack {
     /// Signs `body` for a source of `infra/local/sources.json` and POSTs it to the running
     /// ingest function's URL; returns the status and the response body.
     pub fn post_signed(source: &str, body: &[u8], event_id: &str) -> (u16, String) {
+        post_signed_as(source, body, "application/json", event_id)
+    }
+
+    /// [`post_signed`] with another content type.
+    pub fn post_signed_as(source: &str, body: &[u8], content_type: &str, event_id: &str) -> (u16, String) {
         let config =
             SourcesConfig::from_json(&std::fs::read(super::repo_root().join("infra/local/sources.json")).unwrap())
                 .unwrap();
         let signed = sign_request(
             &config,
-            &SignRequest {
-                source,
-                body,
-                content_type: "application/json",
-                now_unix: now_unix(),
-                key_index: 0,
-                event_id,
-            },
+            &SignRequest { source, body, content_type, now_unix: now_unix(), key_index: 0, event_id },
         )
         .unwrap();
         let (headers, body) = (signed.headers, signed.body);

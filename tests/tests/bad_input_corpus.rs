@@ -13,14 +13,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hookline_aws::SqsQueue;
+use hookline_aws::{S3BodyStore, SqsQueue, s3_client};
 use hookline_cli::apigw_event::{HttpRequest, http_api_event};
 use hookline_cli::signer::{SignRequest, sign_request};
 use hookline_domain::{Envelope, SourcesConfig};
 use hookline_ingest::{IngestService, http};
-use hookline_ports::Queue;
-use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
-use hookline_tests::{create_queue, depth, drain, repo_root, sdk_config};
+use hookline_ports::fakes::{FixedClock, MemoryBodyStore, MemoryQueue, StaticSources};
+use hookline_ports::{BodyStore, Queue};
+use hookline_tests::{create_bucket, create_queue, depth, drain, repo_root, sdk_config};
 use lambda_http::Body;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::{Value, json};
@@ -216,8 +216,14 @@ fn event(name: &str, request: &Value) -> Value {
     event
 }
 
-fn service<Q: Queue>(queue: Q) -> IngestService<Q, StaticSources, FixedClock> {
-    IngestService::new(queue, StaticSources(Arc::new(sources())), FixedClock(SIGNED_AT * 1000 + 1000), "HooklineTest")
+fn service<Q: Queue, B: BodyStore>(queue: Q, bodies: B) -> IngestService<Q, B, StaticSources, FixedClock> {
+    IngestService::new(
+        queue,
+        bodies,
+        StaticSources(Arc::new(sources())),
+        FixedClock(SIGNED_AT * 1000 + 1000),
+        "HooklineTest",
+    )
 }
 
 fn body_text(response: &ApiGatewayV2httpResponse) -> String {
@@ -228,7 +234,7 @@ fn body_text(response: &ApiGatewayV2httpResponse) -> String {
 }
 
 /// Runs one case through the real entry point and checks everything but the queue.
-async fn check_case<Q: Queue>(service: &IngestService<Q, StaticSources, FixedClock>, case: &Case) {
+async fn check_case<Q: Queue, B: BodyStore>(service: &IngestService<Q, B, StaticSources, FixedClock>, case: &Case) {
     let name = &case.name;
     let event = event(name, &case.spec["request"]);
     let response = invoke(service, &event).await;
@@ -249,8 +255,8 @@ async fn check_case<Q: Queue>(service: &IngestService<Q, StaticSources, FixedClo
 }
 
 /// `event` as the runtime API hands it over, through the function's handler.
-async fn invoke<Q: Queue>(
-    service: &IngestService<Q, StaticSources, FixedClock>,
+async fn invoke<Q: Queue, B: BodyStore>(
+    service: &IngestService<Q, B, StaticSources, FixedClock>,
     event: &Value,
 ) -> ApiGatewayV2httpResponse {
     let payload = serde_json::to_vec(event).unwrap();
@@ -268,12 +274,46 @@ fn the_corpus_covers_every_required_kind_of_bad_input() {
 #[tokio::test]
 async fn every_bad_input_gets_its_documented_4xx_and_nothing_is_enqueued() {
     let queue = MemoryQueue::new();
-    let service = service(queue.clone());
+    let service = service(queue.clone(), MemoryBodyStore::new());
     let cases = cases();
     assert!(cases.len() >= REQUIRED_CASES.len());
     for case in &cases {
         check_case(&service, case).await;
         assert!(queue.messages().is_empty(), "{} was enqueued", case.name);
+    }
+}
+
+/// Bodies at each limit and one byte over it: the source's `max_body_bytes` (partner's 64 KiB,
+/// and the ceiling, 6,291,456, for `bulk`) accepts exactly its size and refuses one byte more;
+/// the inline threshold (256 KiB of message) keeps a body just under it inline and stores one
+/// over it, both accepted.
+#[tokio::test]
+async fn bodies_just_under_and_just_over_each_limit() {
+    let json_of = |size: usize| {
+        let pad = size - r#"{"id":"evt_limit","pad":""}"#.len();
+        format!(r#"{{"id":"evt_limit","pad":"{}"}}"#, "a".repeat(pad))
+    };
+    for (source, limit) in [("partner", 65_536), ("bulk", 6_291_456)] {
+        for (size, status) in [(limit, 202), (limit + 1, 413)] {
+            let (queue, bodies) = (MemoryQueue::new(), MemoryBodyStore::new());
+            let request = json!({"source": source, "content_type": "application/json", "body": json_of(size)});
+            let response = invoke(&service(queue.clone(), bodies.clone()), &event(source, &request)).await;
+            assert_eq!(response.status_code, status, "{source}, {size} bytes: {}", body_text(&response));
+            assert_eq!(queue.messages().len(), usize::from(status == 202), "{source}, {size} bytes");
+            let stored = usize::from(status == 202 && size > 256 * 1024);
+            assert_eq!(bodies.keys().len(), stored, "{source}, {size} bytes");
+        }
+    }
+    // Around the inline threshold: the message is the body plus its envelope and attributes.
+    for (size, stored) in [(250 * 1024, false), (256 * 1024, true)] {
+        let (queue, bodies) = (MemoryQueue::new(), MemoryBodyStore::new());
+        let request = json!({"source": "bulk", "content_type": "application/json", "body": json_of(size)});
+        let response = invoke(&service(queue.clone(), bodies.clone()), &event("bulk", &request)).await;
+        assert_eq!(response.status_code, 202, "{size} bytes");
+        let message = &queue.messages()[0];
+        assert_eq!(Envelope::from_json(&message.body).unwrap().stored_body.is_some(), stored, "{size} bytes");
+        assert!(message.sqs_size() <= 256 * 1024, "{size} bytes: {}", message.sqs_size());
+        assert_eq!(bodies.keys().len(), usize::from(stored));
     }
 }
 
@@ -285,7 +325,7 @@ async fn the_harness_signs_correctly_so_a_clean_request_is_accepted() {
     for source in ["stripe", "github", "acme", "partner", "bulk"] {
         let queue = MemoryQueue::new();
         let request = json!({"source": source, "content_type": "application/json", "body": "{\"id\":\"evt_ok\"}"});
-        let response = invoke(&service(queue.clone()), &event(source, &request)).await;
+        let response = invoke(&service(queue.clone(), MemoryBodyStore::new()), &event(source, &request)).await;
         assert_eq!(response.status_code, 202, "{source}: {}", body_text(&response));
         let messages = queue.messages();
         assert_eq!(messages.len(), 1, "{source}");
@@ -293,18 +333,23 @@ async fn the_harness_signs_correctly_so_a_clean_request_is_accepted() {
     }
 }
 
-/// The same corpus with the real SQS adapter and a fresh queue in the local emulator.
+/// The same corpus with the real SQS and S3 adapters, a fresh queue and bucket in the local
+/// emulator.
 #[tokio::test]
 async fn every_bad_input_leaves_a_real_sqs_queue_empty() {
     let sdk = sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue_url = create_queue(&sqs, "hookline-bad-inputs").await;
-    let service = service(SqsQueue::new(sqs.clone(), &queue_url));
+    let s3 = s3_client(&sdk);
+    let bucket = create_bucket(&s3, "hookline-bad-inputs").await;
+    let service = service(SqsQueue::new(sqs.clone(), &queue_url), S3BodyStore::new(s3.clone(), &bucket));
     for case in &cases() {
         check_case(&service, case).await;
         assert_eq!(depth(&sqs, &queue_url).await, 0, "{} was enqueued", case.name);
     }
     assert!(drain(&sqs, &queue_url).await.is_empty());
+    let objects = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert_eq!(objects.key_count(), Some(0), "no bad input stored a body");
     // The queue and the adapter work: a clean request lands in it.
     let request = json!({"source": "stripe", "content_type": "application/json", "body": "{\"id\":\"evt_ok\"}"});
     let response = invoke(&service, &event("control", &request)).await;

@@ -5,12 +5,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use hookline_aws::{S3BodyStore, s3_client};
 use hookline_domain::body_ref::{BodyRef, body_key, sha256};
 use hookline_ports::{BodyStore, BodyStoreError};
-use hookline_tests::{sdk_config, unique_name};
+use hookline_tests::{create_bucket, sdk_config, unique_name};
 
 async fn store() -> (aws_sdk_s3::Client, S3BodyStore) {
     let client = s3_client(&sdk_config().await);
-    let bucket = unique_name("hookline-bodies").to_ascii_lowercase();
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let bucket = create_bucket(&client, "hookline-bodies").await;
     (client.clone(), S3BodyStore::new(client, bucket))
 }
 

@@ -8,7 +8,8 @@
 //!   then replayed), about 1% poison, about 24% delivered again (half of those at the same
 //!   moment as the original, half later), about 4% replayed later with a fresh value in the
 //!   scheme's unsigned delivery id header (GitHub's, Shopify's, GitLab's, Twilio's; the same
-//!   request again for the other schemes), and about 1% followed by a forged copy;
+//!   request again for the other schemes), about 1% followed by a forged copy, and about 2%
+//!   with bodies of 300 KiB to 1 MiB, which travel through the body bucket;
 //! - at 30% of the sending the emulator is stopped (SIGSTOP: every AWS call hangs) for 8 s,
 //!   during which ingest must answer 503 and the senders re-send; at 55% and 80% the processor
 //!   is killed (SIGKILL) while it works on a batch, and at 45% a reprocess invocation if one
@@ -84,6 +85,7 @@ fn schedule(events: &[PlannedEvent]) -> Vec<Unit> {
 struct Clients {
     sqs: aws_sdk_sqs::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 /// A queue's message counts by attribute (visible, in flight, delayed); `None` while the
@@ -142,8 +144,11 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     let events = Arc::new(plan(&run_id, now_unix(), count));
     let planned = counts(&events);
     let sdk = sdk_config().await;
-    let clients =
-        Arc::new(Clients { sqs: aws_sdk_sqs::Client::new(&sdk), dynamodb: aws_sdk_dynamodb::Client::new(&sdk) });
+    let clients = Arc::new(Clients {
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        s3: hookline_aws::s3_client(&sdk),
+    });
     let main_queue = required("HOOKLINE_QUEUE_URL");
     let dead_letter_queue = required("HOOKLINE_DLQ_URL");
     let parking_queue = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
@@ -311,6 +316,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .filter(|(_, item)| item.get("status").and_then(|s| s.as_s().ok()).is_some_and(|s| s == "COMPLETED"))
         .map(|(id, _)| id.clone())
         .collect();
+    let stored_bodies = stored_body_count(&clients.s3, &required("HOOKLINE_BODY_BUCKET")).await;
     let parked_messages = drain_messages(&clients.sqs, &parking_queue).await;
     let parked: Vec<String> = parked_messages
         .iter()
@@ -364,6 +370,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .row("  concurrent", planned.concurrent_duplicates, "sent at the same moment as the original")
         .row("  replayed", planned.replayed, "fresh unsigned delivery id, same signed bytes")
         .row("  forged", planned.forged, "body not what was signed")
+        .row("  large", planned.large, "300 KiB to 1 MiB: through the body bucket")
         .row("HTTP requests sent", stats.requests.load(Ordering::Relaxed), "including re-sends")
         .row("accepted (202)", accepted, "")
         .row("rejected (4xx)", format!("{:?}", stats.rejected.lock().unwrap()), "by status")
@@ -388,6 +395,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .row("emulator outage", format!("{OUTAGE:?}"), "SIGSTOP then SIGCONT")
         .row("parked", parked.len(), "messages in the parking queue")
         .row("effects", effects.len(), "items in the events table")
+        .row("bodies stored", stored_bodies, "objects in the body bucket: one per large event")
         .row("effects twice", twice.len(), "events processed more than once: must be 0")
         .row("secrets searched", format!("{} in {} logs", secrets.len(), logs.len()), "")
         .row("sending took", format!("{sent_in:.1?}"), "")
@@ -403,6 +411,7 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     assert!(twice.is_empty(), "effects taken twice: {twice:?}");
     assert!(outcomes.processed.keys().all(|id| good.contains(id)), "only good events took effect");
     assert!(good.is_subset(&completed), "every good event's idempotency record is COMPLETED");
+    assert_eq!(stored_bodies, planned.large, "each large event's body stored once, under one key");
     assert_eq!(parked.len(), parked_set.len(), "each poison event parked once: {parked:?}");
     assert_eq!(parked_set, poison, "the parking queue holds exactly the poison events");
     assert_eq!(poison_ledgered, poison.len(), "every poison event has its PARKED ledger record");
@@ -428,4 +437,25 @@ fn interrupted_so_far() -> usize {
     let log =
         required("HOOKLINE_CHAOS_LOGS").split(':').find(|p| p.contains("event-source-mapping")).map(str::to_owned);
     log.and_then(|path| std::fs::read_to_string(path).ok()).map_or(0, |text| failed_invocations(&text, "processor"))
+}
+
+/// Objects under `bodies/` in the body bucket.
+async fn stored_body_count(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    let mut count = 0;
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(hookline_domain::body_ref::BODY_KEY_PREFIX)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .expect("listing the body bucket");
+        count += page.contents().len();
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            return count;
+        }
+    }
 }

@@ -166,6 +166,7 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
         signed_headers: Default::default(),
         event_type: None,
         body: body.to_vec(),
+        stored_body: None,
         body_is_json: hookline_domain::envelope::is_embeddable_json(body),
     }
     .to_json();

@@ -1,26 +1,58 @@
 //! Ingest against the emulator through the real SDK: Secrets Manager for the sources
-//! configuration, SQS for the queue. Every test has a queue and a secret of its own.
+//! configuration, SQS for the queue, S3 for large bodies. Every test has a queue, a secret and
+//! a bucket of its own.
 
 use std::time::Duration;
 
-use hookline_aws::{SecretsManagerSourcesLoader, SqsQueue};
+use hookline_aws::{S3BodyStore, SecretsManagerSourcesLoader, SqsQueue, s3_client};
 use hookline_domain::Envelope;
 use hookline_domain::envelope::attribute;
 use hookline_ingest::{IngestService, http};
 use hookline_ports::RefreshingSources;
 use hookline_ports::fakes::FixedClock;
-use hookline_tests::{create_queue, create_secret, depth, drain, repo_root, sdk_config};
+use hookline_tests::{create_bucket, create_queue, create_secret, depth, drain, repo_root, sdk_config};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::Value;
 
-type Service = IngestService<SqsQueue, RefreshingSources<SecretsManagerSourcesLoader>, FixedClock>;
+type Service = IngestService<SqsQueue, S3BodyStore, RefreshingSources<SecretsManagerSourcesLoader>, FixedClock>;
 
 struct Fixture {
     sqs: aws_sdk_sqs::Client,
     secrets: aws_sdk_secretsmanager::Client,
+    s3: aws_sdk_s3::Client,
     queue_url: String,
     secret_arn: String,
+    bucket: String,
     service: Service,
+}
+
+impl Fixture {
+    /// Another service over the fixture's queue, secret and bucket, with `s3` as its S3 client
+    /// and `inline_message_bytes` as its threshold.
+    fn service(&self, s3: aws_sdk_s3::Client, inline_message_bytes: usize) -> Service {
+        self.service_on(SqsQueue::new(self.sqs.clone(), &self.queue_url), s3, inline_message_bytes)
+    }
+
+    /// The same over another queue adapter.
+    fn service_on(&self, queue: SqsQueue, s3: aws_sdk_s3::Client, inline_message_bytes: usize) -> Service {
+        IngestService::new(
+            queue,
+            S3BodyStore::new(s3, &self.bucket),
+            RefreshingSources::new(
+                SecretsManagerSourcesLoader::new(self.secrets.clone(), &self.secret_arn),
+                Duration::from_secs(60),
+                Duration::from_secs(3600),
+            ),
+            FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
+            "HooklineTest",
+        )
+        .with_inline_message_bytes(inline_message_bytes)
+    }
+
+    async fn objects(&self) -> Vec<String> {
+        let listed = self.s3.list_objects_v2().bucket(&self.bucket).send().await.unwrap();
+        listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
+    }
 }
 
 fn manifest() -> Value {
@@ -35,11 +67,14 @@ async fn fixture(ttl: Duration) -> Fixture {
     let sdk = sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let s3 = s3_client(&sdk);
     let queue_url = create_queue(&sqs, "hookline-ingest").await;
     let secret_arn = create_secret(&secrets, &local_sources()).await;
+    let bucket = create_bucket(&s3, "hookline-ingest").await;
     let now = manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000;
     let service = IngestService::new(
         SqsQueue::new(sqs.clone(), &queue_url),
+        S3BodyStore::new(s3.clone(), &bucket),
         RefreshingSources::new(
             SecretsManagerSourcesLoader::new(secrets.clone(), &secret_arn),
             ttl,
@@ -48,7 +83,7 @@ async fn fixture(ttl: Duration) -> Fixture {
         FixedClock(now),
         "HooklineTest",
     );
-    Fixture { sqs, secrets, queue_url, secret_arn, service }
+    Fixture { sqs, secrets, s3, queue_url, secret_arn, bucket, service }
 }
 
 /// The sample's bytes as the runtime API would hand them over, through the function's handler.
@@ -112,6 +147,80 @@ async fn the_body_survives_sqs_byte_for_byte() {
     assert_eq!(Envelope::from_json(&messages[0].body).unwrap().body, payload);
 }
 
+/// A Stripe event of 4 KiB, signed now for the local `stripe` source, as the runtime API would
+/// hand it over: its body and the invocation's bytes.
+fn signed_event(now_unix: i64) -> (Vec<u8>, Vec<u8>) {
+    use hookline_cli::apigw_event::{HttpRequest, http_api_event};
+    use hookline_cli::signer::{SignRequest, sign_request};
+    let body = format!(r#"{{"id":"evt_large","type":"invoice.paid","pad":"{}"}}"#, "x".repeat(4096)).into_bytes();
+    let config = hookline_domain::SourcesConfig::from_json(local_sources().as_bytes()).unwrap();
+    let request = SignRequest {
+        source: "stripe",
+        body: &body,
+        content_type: "application/json",
+        now_unix,
+        key_index: 0,
+        event_id: "evt_large",
+    };
+    let signed = sign_request(&config, &request).unwrap();
+    let event = http_api_event(&HttpRequest {
+        method: "POST",
+        path: "/webhooks/stripe",
+        headers: &signed.headers,
+        body: &signed.body,
+        base64: false,
+        query: "",
+        time_epoch_millis: now_unix * 1000,
+    });
+    (body, serde_json::to_vec(&event).unwrap())
+}
+
+async fn invoke_bytes(service: &Service, payload: &[u8]) -> ApiGatewayV2httpResponse {
+    http::handle_invocation(service, http::Invocation::from_slice(payload)).await.unwrap()
+}
+
+/// Over the inline threshold (lowered to 1 KiB here), the body goes to S3 first and the
+/// message carries its reference; the object is the body.
+#[tokio::test]
+async fn a_body_over_the_inline_threshold_lands_in_s3_and_the_message_carries_its_reference() {
+    let f = fixture(Duration::from_secs(60)).await;
+    let (payload, event) = signed_event(manifest()["signed_at"].as_i64().unwrap());
+    let service = f.service(f.s3.clone(), 1024);
+    assert_eq!(invoke_bytes(&service, &event).await.status_code, 202);
+    let messages = drain(&f.sqs, &f.queue_url).await;
+    assert_eq!(messages.len(), 1);
+    let envelope = Envelope::from_json(&messages[0].body).unwrap();
+    let reference = envelope.stored_body.expect("travels by reference");
+    assert!(envelope.body.is_empty());
+    assert_eq!((reference.bucket.as_str(), reference.size), (f.bucket.as_str(), payload.len() as u64));
+    assert_eq!(f.objects().await, std::slice::from_ref(&reference.key));
+    let object = f.s3.get_object().bucket(&f.bucket).key(&reference.key).send().await.unwrap();
+    assert_eq!(object.body.collect().await.unwrap().to_vec(), payload, "stored byte for byte");
+    assert!(reference.matches(&payload));
+}
+
+/// S3 unreachable: 503, nothing enqueued, nothing stored; the inline path does not need S3.
+#[tokio::test]
+async fn an_unreachable_body_store_answers_503_and_enqueues_nothing() {
+    let f = fixture(Duration::from_secs(60)).await;
+    let unreachable = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config().await)
+            .endpoint_url("http://127.0.0.1:9")
+            .force_path_style(true)
+            .build(),
+    );
+    let (_, event) = signed_event(manifest()["signed_at"].as_i64().unwrap());
+    let service = f.service(unreachable.clone(), 1024);
+    let response = invoke_bytes(&service, &event).await;
+    assert_eq!(response.status_code, 503);
+    assert!(response.headers.contains_key("retry-after"));
+    assert_eq!(depth(&f.sqs, &f.queue_url).await, 0);
+    assert!(f.objects().await.is_empty());
+    let inline = f.service(unreachable, 256 * 1024);
+    assert_eq!(invoke_bytes(&inline, &event).await.status_code, 202);
+    assert_eq!(depth(&f.sqs, &f.queue_url).await, 1);
+}
+
 #[tokio::test]
 async fn every_rejection_leaves_the_queue_empty() {
     let f = fixture(Duration::from_secs(60)).await;
@@ -135,32 +244,15 @@ async fn an_unreachable_queue_answers_503_and_never_2xx() {
     let unreachable = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&sdk_config().await).endpoint_url("http://127.0.0.1:9").build(),
     );
-    let service = IngestService::new(
-        SqsQueue::new(unreachable, &f.queue_url),
-        RefreshingSources::new(
-            SecretsManagerSourcesLoader::new(f.secrets.clone(), &f.secret_arn),
-            Duration::from_secs(60),
-            Duration::from_secs(3600),
-        ),
-        FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
-        "HooklineTest",
-    );
+    let service = f.service_on(SqsQueue::new(unreachable, &f.queue_url), f.s3.clone(), 256 * 1024);
     for (file, _, _) in samples(|status| status == 202) {
         let response = invoke(&service, &file).await;
         assert_eq!(response.status_code, 503, "{file}");
         assert!(response.headers.contains_key("retry-after"));
     }
     // A queue that does not exist is a failure too, not an acknowledgement.
-    let missing = IngestService::new(
-        SqsQueue::new(f.sqs.clone(), format!("{}-does-not-exist", f.queue_url)),
-        RefreshingSources::new(
-            SecretsManagerSourcesLoader::new(f.secrets.clone(), &f.secret_arn),
-            Duration::from_secs(60),
-            Duration::from_secs(3600),
-        ),
-        FixedClock(manifest()["signed_at"].as_i64().unwrap() * 1000 + 1000),
-        "HooklineTest",
-    );
+    let missing =
+        f.service_on(SqsQueue::new(f.sqs.clone(), format!("{}-does-not-exist", f.queue_url)), f.s3.clone(), 256 * 1024);
     assert_eq!(invoke(&missing, "stripe-valid.json").await.status_code, 503);
     assert_eq!(depth(&f.sqs, &f.queue_url).await, 0);
 }

@@ -140,3 +140,31 @@ async fn a_record_from_before_versions_is_written_over_as_version_zero() {
     assert_eq!(old.version, 0);
     assert!(ledger.record(&sighting("m-2", 1, 2_000), Some(&old)).await.unwrap());
 }
+
+/// Every dead letter gets its record, whatever its size: an envelope over what a record holds
+/// (an inline body from before the inline threshold, or a message from elsewhere) is kept as
+/// its size and SHA-256, and the record stays readable and writable.
+#[tokio::test]
+async fn an_envelope_too_large_for_an_item_is_recorded_as_its_size_and_hash() {
+    let (ledger, _) = ledger().await;
+    let mut entry = sighting("m-large", 1, 1);
+    entry.envelope = format!(r#"{{"version":3,"body":"{}"}}"#, "x".repeat(1_000_000));
+    assert!(ledger.record(&entry, None).await.unwrap(), "written, not refused");
+    let record = ledger.get(&entry.event_id).await.unwrap().unwrap();
+    assert_eq!(record.latest.status, LedgerStatus::Parked);
+    assert_eq!(record.latest.envelope, hookline_aws::dynamo_ledger::omitted_envelope(&entry.envelope));
+    assert!(
+        record.latest.envelope.contains(&format!(r#""bytes":{}"#, entry.envelope.len())),
+        "{}",
+        record.latest.envelope
+    );
+    let mut again = sighting("m-large-2", 1, 2);
+    again.envelope = entry.envelope.clone();
+    assert!(ledger.record(&again, Some(&record)).await.unwrap());
+    // Just under the limit, the envelope itself is kept.
+    let mut fits = sighting("m-fits", 1, 3);
+    fits.event_id = "stripe:evt_fits".into();
+    fits.envelope = "y".repeat(hookline_aws::dynamo_ledger::MAX_RECORDED_ENVELOPE_BYTES);
+    assert!(ledger.record(&fits, None).await.unwrap());
+    assert_eq!(ledger.get("stripe:evt_fits").await.unwrap().unwrap().latest.envelope, fits.envelope);
+}

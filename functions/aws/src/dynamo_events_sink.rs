@@ -3,15 +3,18 @@
 //! once even if the function dies right after it.
 //!
 //! Table: partition key `event_id` (S). Bodies up to [`MAX_STORED_BODY_BYTES`] are stored
-//! as binary; larger ones (possible only for sources configured above that size) are stored
-//! as their SHA-256 with `body_omitted = true`, since a DynamoDB item is limited to 400 KB.
+//! as binary (`body`). A larger one, which always travels by reference (ingest's inline
+//! threshold is below this size), is kept as that reference (`body_ref`: bucket, key, size,
+//! SHA-256), since a DynamoDB item is limited to 400 KB: the object lives for the bucket's
+//! `BodyRetentionDays`, so a consumer that needs the body longer copies it. An inline body
+//! above the size (possible only for a message written by something other than ingest) is
+//! kept as its SHA-256 with `body_omitted = true`.
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use hookline_domain::Envelope;
-use hookline_domain::idempotency::fingerprint;
 use hookline_ports::{Claim, Handled, HandlerError, IdempotencyStore, WebhookHandler};
 
 use crate::dynamo_idempotency_store::DynamoIdempotencyStore;
@@ -40,7 +43,7 @@ impl DynamoEventsSink {
             .item("scheme", AttributeValue::S(event.scheme.clone()))
             .item("received_at", AttributeValue::S(event.received_at.clone()))
             .item("attempt", AttributeValue::N(claim.attempt.to_string()))
-            .item("body_sha256", AttributeValue::S(fingerprint(&event.body)))
+            .item("body_sha256", AttributeValue::S(event.body_sha256_hex()))
             .condition_expression("attribute_not_exists(event_id)");
         if let Some(content_type) = &event.content_type {
             put = put.item("content_type", AttributeValue::S(content_type.clone()));
@@ -59,11 +62,28 @@ impl DynamoEventsSink {
                 .item("event_type", AttributeValue::S(event_type.name.clone()))
                 .item("event_type_origin", AttributeValue::S(event_type.origin.as_str().to_owned()));
         }
-        put = if event.body.len() <= MAX_STORED_BODY_BYTES {
-            put.item("body", AttributeValue::B(Blob::new(event.body.clone())))
-        } else {
-            tracing::warn!(bytes = event.body.len(), "body too large for a DynamoDB item; storing its hash only");
-            put.item("body_omitted", AttributeValue::Bool(true))
+        put = match &event.stored_body {
+            _ if event.body.len() <= MAX_STORED_BODY_BYTES => {
+                put.item("body", AttributeValue::B(Blob::new(event.body.clone())))
+            }
+            Some(reference) => put.item(
+                "body_ref",
+                AttributeValue::M(
+                    [
+                        ("bucket", AttributeValue::S(reference.bucket.clone())),
+                        ("key", AttributeValue::S(reference.key.clone())),
+                        ("size", AttributeValue::N(reference.size.to_string())),
+                        ("sha256", AttributeValue::S(reference.sha256.clone())),
+                    ]
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value))
+                    .collect(),
+                ),
+            ),
+            None => {
+                tracing::warn!(bytes = event.body.len(), "body too large for a DynamoDB item; storing its hash only");
+                put.item("body_omitted", AttributeValue::Bool(true))
+            }
         };
         put.build().expect("table, item and condition are set")
     }

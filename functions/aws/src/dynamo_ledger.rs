@@ -1,5 +1,12 @@
 //! [`DeadLetterLedger`] over DynamoDB. Table: partition key `event_id` (S); no TTL, since
 //! the ledger is what outlives the queues' retention.
+//!
+//! A record keeps the latest dead letter's envelope, unless it is larger than
+//! [`MAX_RECORDED_ENVELOPE_BYTES`]: a DynamoDB item holds 400 KB, and an envelope that large
+//! (an inline body written before the inline threshold existed, or a message from elsewhere)
+//! would make every write of the record fail. Such a record keeps [`omitted_envelope`] in its
+//! place: the envelope's size and SHA-256; the letter itself is in the queues, and its parked
+//! copy is redriven from the parking queue. Envelopes that travel by reference are small.
 
 use std::collections::HashMap;
 
@@ -15,6 +22,20 @@ use crate::dynamo_values::{n, s, store_error as error};
 pub struct DynamoLedger {
     client: aws_sdk_dynamodb::Client,
     table: String,
+}
+
+/// Largest envelope kept in a ledger record: with the record's other attributes and a long
+/// history of sightings it stays under DynamoDB's 400 KB item limit.
+pub const MAX_RECORDED_ENVELOPE_BYTES: usize = 300_000;
+
+/// What a record keeps in place of an envelope over [`MAX_RECORDED_ENVELOPE_BYTES`]: not an
+/// envelope (`Envelope::from_json` refuses it), a JSON object naming its size and SHA-256.
+pub fn omitted_envelope(envelope: &str) -> String {
+    format!(
+        r#"{{"envelope_omitted":{{"reason":"larger than a ledger record holds; redrive the parked message itself","bytes":{},"sha256":"{}"}}}}"#,
+        envelope.len(),
+        hookline_domain::idempotency::fingerprint(envelope.as_bytes())
+    )
 }
 
 const LATEST: &str = "SET #status = :status, envelope = :envelope, last_message_id = :mid, letter_id = :letter, \
@@ -40,7 +61,7 @@ impl DynamoLedger {
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#source", "source")
             .expression_attribute_values(":status", s(entry.status.as_str()))
-            .expression_attribute_values(":envelope", s(&entry.envelope))
+            .expression_attribute_values(":envelope", s(recorded_envelope(&entry.envelope)))
             .expression_attribute_values(":mid", s(&entry.message_id))
             .expression_attribute_values(":letter", s(&entry.letter_id))
             .expression_attribute_values(":rc", n(entry.receive_count))
@@ -51,6 +72,14 @@ impl DynamoLedger {
             .expression_attribute_values(":kind", s(failure.map_or("-", |f| f.kind.as_str())))
             .expression_attribute_values(":class", s(failure.map_or("-", |f| f.class.as_str())))
             .expression_attribute_values(":message", s(failure.map_or("-", |f| f.message.as_str())))
+    }
+}
+
+fn recorded_envelope(envelope: &str) -> std::borrow::Cow<'_, str> {
+    if envelope.len() <= MAX_RECORDED_ENVELOPE_BYTES {
+        std::borrow::Cow::Borrowed(envelope)
+    } else {
+        std::borrow::Cow::Owned(omitted_envelope(envelope))
     }
 }
 

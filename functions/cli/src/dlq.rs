@@ -1,11 +1,14 @@
 //! The `dlq` subcommand's arguments and wiring to AWS (or the emulator, by configuration).
 
 use anyhow::Context;
-use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, load_sdk_config};
+use hookline_aws::{
+    DynamoIdempotencyStore, DynamoLedger, S3BodyStore, SdkTimeouts, SqsQueue, load_sdk_config, s3_client,
+};
+use hookline_domain::Envelope;
 use hookline_domain::dead_letter::LedgerStatus;
 use hookline_ports::DeadLetterLedger;
 
-use crate::dead_letters::{format_list, format_show, printable, replay};
+use crate::dead_letters::{format_list, format_show, printable, replay, stored_body_state};
 
 #[derive(clap::Args)]
 pub struct DlqArgs {
@@ -28,7 +31,8 @@ enum DlqCommand {
         #[arg(long)]
         status: Option<String>,
     },
-    /// Everything the ledger knows about one dead letter, as JSON.
+    /// Everything the ledger knows about one dead letter, as JSON; for a body that travels by
+    /// reference, whether its object is still in the body bucket.
     Show { event_id: String },
     /// Send parked events back to the main queue and mark them REDRIVEN.
     Replay {
@@ -66,7 +70,14 @@ pub fn run(args: DlqArgs) -> anyhow::Result<()> {
             DlqCommand::Show { event_id } => {
                 let record =
                     ledger.get(&event_id).await?.with_context(|| format!("no dead letter {}", printable(&event_id)))?;
-                println!("{}", format_show(&record));
+                let state = match Envelope::from_json(&record.latest.envelope).ok() {
+                    Some(envelope) if envelope.stored_body.is_some() => {
+                        let bucket = envelope.stored_body.as_ref().map(|r| r.bucket.clone()).unwrap_or_default();
+                        stored_body_state(&S3BodyStore::new(s3_client(&sdk), bucket), &envelope).await
+                    }
+                    _ => None,
+                };
+                println!("{}", format_show(&record, state));
             }
             DlqCommand::Replay { event_id, all_parked: _, dry_run, queue_url } => {
                 let idempotency_table = args.idempotency_table.context(
@@ -74,7 +85,9 @@ pub fn run(args: DlqArgs) -> anyhow::Result<()> {
                 )?;
                 let store = DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(&sdk), &idempotency_table);
                 let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url);
-                let report = replay(&ledger, &queue, &store, event_id.as_deref(), dry_run).await?;
+                // Each reference names its bucket; the store reads from the one it names.
+                let bodies = S3BodyStore::new(s3_client(&sdk), "");
+                let report = replay(&ledger, &queue, &store, &bodies, event_id.as_deref(), dry_run).await?;
                 let verb = if dry_run { "would replay" } else { "replayed" };
                 for id in &report.replayed {
                     println!("{verb} {}", printable(id));

@@ -24,6 +24,17 @@ impl BodyRef {
         BodyRef { bucket: bucket.into(), key: key.into(), size: size as u64, sha256: hex::encode(sha256) }
     }
 
+    /// Whether it is a reference ingest makes: a bucket name, a key under [`BODY_KEY_PREFIX`]
+    /// of at most 1,024 bytes (S3's limit), and a SHA-256 of 64 lower-case hex digits.
+    pub fn is_well_formed(&self) -> bool {
+        !self.bucket.is_empty()
+            && self.bucket.len() <= 63
+            && self.key.starts_with(BODY_KEY_PREFIX)
+            && self.key.len() <= 1024
+            && self.sha256.len() == 64
+            && self.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
     /// Whether `body` is the body this reference names: its size and SHA-256.
     pub fn matches(&self, body: &[u8]) -> bool {
         body.len() as u64 == self.size && hex::encode(Sha256::digest(body)) == self.sha256

@@ -4,7 +4,9 @@
 //! (`"body_encoding":"json"`): it is never larger than the body. Any other body travels as a
 //! JSON string when it is UTF-8 that SQS accepts and escaping does not make it larger than
 //! base64 would; otherwise as base64. Either way the worst case is the base64 size, which is
-//! what [`MAX_BODY_BYTES`] is derived from.
+//! what [`MAX_INLINE_BODY_BYTES`] is derived from. A body too large for that, or above the
+//! inline threshold ingest is configured with, is stored beside the queue (the claim-check
+//! pattern) and travels as a reference to it (`"body_encoding":"reference"`, version 4).
 
 use std::collections::BTreeMap;
 
@@ -13,25 +15,36 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::body_ref::BodyRef;
 use crate::json_body::{JsonBody, MAX_JSON_NESTING_DEPTH};
 
 /// SQS's message size limit: body plus message attributes.
 pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
+/// The inline threshold ingest uses by default, and the largest it accepts: a message up to
+/// this size is also one ledger record (a DynamoDB item holds 400 KB) and one events-table
+/// item, so that nothing downstream has to split an inline envelope.
+pub const MAX_INLINE_MESSAGE_BYTES: usize = 256 * 1024;
 /// Room kept for the envelope's own fields, forwarded headers and message attributes.
 pub const ENVELOPE_RESERVE_BYTES: usize = 64 * 1024;
 /// Most bytes of forwarded header names and values one envelope carries.
 pub const MAX_FORWARDED_HEADER_BYTES: usize = 16 * 1024;
-/// Largest body any source can accept: base64 of it plus the reserve fits [`MAX_MESSAGE_BYTES`].
-pub const MAX_BODY_BYTES: usize = (MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES) / 4 * 3;
+/// Largest body that always fits one message inline: base64 of it plus the reserve fits
+/// [`MAX_MESSAGE_BYTES`]. Larger bodies travel by reference.
+pub const MAX_INLINE_BODY_BYTES: usize = (MAX_MESSAGE_BYTES - ENVELOPE_RESERVE_BYTES) / 4 * 3;
 
-/// The envelope format version written. Version 2 added `"body_encoding":"json"`; version 3
-/// added `signed_headers`, `event_type` and `event_type_origin`. A reader of an older version
-/// cannot read either: a change an older reader cannot read takes a new version, and readers
-/// are deployed before the writer (see the README's rollout rule).
+/// The envelope format version written for a body that travels inline. Version 2 added
+/// `"body_encoding":"json"`; version 3 added `signed_headers`, `event_type` and
+/// `event_type_origin`. A reader of an older version cannot read either: a change an older
+/// reader cannot read takes a new version, and readers are deployed before the writer (see
+/// the README's rollout rule).
 pub const ENVELOPE_VERSION: u32 = 3;
 
+/// The version written for a body that travels by reference (`"body_encoding":"reference"`).
+/// Only those envelopes carry it, so a reader of version 3 keeps reading every inline one.
+pub const REFERENCE_ENVELOPE_VERSION: u32 = 4;
+
 /// Every version read: a message written before an upgrade is still read after it.
-pub const READABLE_ENVELOPE_VERSIONS: [u32; 3] = [1, 2, 3];
+pub const READABLE_ENVELOPE_VERSIONS: [u32; 4] = [1, 2, 3, 4];
 
 /// The deepest nesting a body can travel with as itself: inside the envelope's object, it
 /// stays within serde_json's recursion limit, so a consumer reading the whole envelope as a
@@ -93,6 +106,8 @@ pub enum BodyEncoding {
     /// The body itself, a JSON text: every byte between the colon after `"body"` and the
     /// `,` or `}` that ends the member, whitespace included.
     Json,
+    /// A [`BodyRef`] object: the body is in the body store (version 4 and later).
+    Reference,
 }
 
 /// Whether the sender's signature covers a piece of metadata.
@@ -154,7 +169,12 @@ pub struct Envelope<B = Vec<u8>> {
     pub signed_headers: BTreeMap<String, String>,
     /// The provider's event type, when the sender names one.
     pub event_type: Option<EventType>,
+    /// The body's bytes. Empty, when the body travels by reference, until a reader resolves
+    /// the reference ([`Envelope::stored_body`]).
     pub body: B,
+    /// Where the body is stored when it travels by reference; `None` when it travels inline.
+    /// An envelope with one is written as the reference, whatever `body` holds.
+    pub stored_body: Option<BodyRef>,
     /// Whether the body may travel as itself ([`BodyEncoding::Json`]): it is JSON that intake
     /// accepts, nests at most [`MAX_EMBEDDED_JSON_DEPTH`] deep and holds neither U+FFFE nor
     /// U+FFFF (which SQS refuses). Intake sets it from its one pass over the body, and reading
@@ -214,8 +234,12 @@ struct WireHead<'a> {
 pub enum EnvelopeError {
     #[error("message is not an envelope: {0}")]
     Malformed(String),
-    #[error("envelope version {0} is not supported (this reader reads versions 1 to 3)")]
+    #[error("envelope version {0} is not supported (this reader reads versions 1 to 4)")]
     UnsupportedVersion(u32),
+    /// `"body_encoding":"reference"` before version 4, or a reference that is not a bucket, a
+    /// key under `bodies/`, a size and a lower-case hex SHA-256.
+    #[error("envelope body reference is not one ingest makes")]
+    BodyReference,
     #[error("envelope body is not valid base64")]
     BadBase64,
     #[error("envelope body is not a string, as its encoding requires")]
@@ -272,7 +296,34 @@ impl<B: EnvelopeBody> Envelope<B> {
             signed_headers: self.signed_headers,
             event_type: self.event_type,
             body: self.body.as_ref().to_vec(),
+            stored_body: self.stored_body,
             body_is_json: self.body_is_json,
+        }
+    }
+
+    /// The same envelope with its body stored beside the queue: it travels as `reference`.
+    pub fn with_stored_body(&self, reference: BodyRef) -> Envelope {
+        Envelope {
+            source: self.source.clone(),
+            event_id: self.event_id.clone(),
+            scheme: self.scheme.clone(),
+            received_at: self.received_at.clone(),
+            content_type: self.content_type.clone(),
+            headers: self.headers.clone(),
+            signed_headers: self.signed_headers.clone(),
+            event_type: self.event_type.clone(),
+            body: Vec::new(),
+            stored_body: Some(reference),
+            body_is_json: false,
+        }
+    }
+
+    /// The body's SHA-256 in lower-case hex (the idempotency fingerprint): the reference's
+    /// when the body travels by reference, so it is known without reading the body.
+    pub fn body_sha256_hex(&self) -> String {
+        match &self.stored_body {
+            Some(reference) => reference.sha256.clone(),
+            None => crate::idempotency::fingerprint(self.body.as_ref()),
         }
     }
 
@@ -293,7 +344,7 @@ impl<B: EnvelopeBody> Envelope<B> {
     pub fn to_json(&self) -> String {
         let body = self.body.as_ref();
         let head = WireHead {
-            version: ENVELOPE_VERSION,
+            version: if self.stored_body.is_some() { REFERENCE_ENVELOPE_VERSION } else { ENVELOPE_VERSION },
             source: &self.source,
             event_id: &self.event_id,
             scheme: &self.scheme,
@@ -311,6 +362,14 @@ impl<B: EnvelopeBody> Envelope<B> {
         // the body as itself, as text, or failing those as base64.
         debug_assert!(head.ends_with(r#""body_encoding":"utf8"}"#), "{head}");
         head.truncate(head.len() - r#""utf8"}"#.len());
+        if let Some(reference) = &self.stored_body {
+            let reference = serde_json::to_string(reference).expect("a reference always serialises");
+            let mut json = head;
+            json.push_str(r#""reference","body":"#);
+            json.push_str(&escape_sqs_noncharacters(reference));
+            json.push('}');
+            return json;
+        }
         let text = || self.body.known_text().or_else(|| std::str::from_utf8(body).ok());
         if self.body_is_json {
             debug_assert!(JsonBody::is_valid(body), "body_is_json on a body that is not JSON");
@@ -367,7 +426,16 @@ impl Envelope {
             _ => return Err(EnvelopeError::EventType),
         };
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
+        let mut stored_body = None;
         let (body, body_is_json) = match wire.body_encoding {
+            BodyEncoding::Reference => {
+                let reference = serde_json::from_str::<BodyRef>(wire.body.get())
+                    .ok()
+                    .filter(|r: &BodyRef| wire.version >= REFERENCE_ENVELOPE_VERSION && r.is_well_formed())
+                    .ok_or(EnvelopeError::BodyReference)?;
+                stored_body = Some(reference);
+                (Vec::new(), false)
+            }
             BodyEncoding::Utf8 => (string_body()?.into_bytes(), false),
             BodyEncoding::Base64 => (STANDARD.decode(string_body()?).map_err(|_| EnvelopeError::BadBase64)?, false),
             BodyEncoding::Json => {
@@ -389,6 +457,7 @@ impl Envelope {
             signed_headers: wire.signed_headers.into_owned(),
             event_type,
             body,
+            stored_body,
             body_is_json,
         })
     }
@@ -443,6 +512,7 @@ mod tests {
             signed_headers: BTreeMap::new(),
             event_type: EventType::new("invoice.paid", Origin::Signed),
             body,
+            stored_body: None,
             body_is_json: false,
         }
     }
@@ -564,10 +634,58 @@ mod tests {
         assert!(e.to_json().contains(r#""body_encoding":"base64""#));
     }
 
+    fn reference() -> BodyRef {
+        let body = vec![b'x'; 2_000_000];
+        let sha = crate::body_ref::sha256(&body);
+        BodyRef::new("hookline-bodies", crate::body_ref::body_key("stripe", "stripe:evt_1", &sha), body.len(), &sha)
+    }
+
+    #[test]
+    fn a_stored_body_travels_as_its_reference_in_version_4_and_inline_ones_stay_version_3() {
+        let mut e = envelope(vec![b'x'; 2_000_000]);
+        assert!(e.to_json().starts_with(r#"{"version":3,"#));
+        e.stored_body = Some(reference());
+        let message = e.to_queue_message();
+        assert!(message.body.starts_with(r#"{"version":4,"#), "{}", message.body);
+        let expected_tail = format!(
+            r#""body_encoding":"reference","body":{{"bucket":"hookline-bodies","key":"{}","size":2000000,"sha256":"{}"}}}}"#,
+            reference().key,
+            reference().sha256
+        );
+        assert!(message.body.ends_with(&expected_tail), "{}", message.body);
+        assert!(message.sqs_size() < 2_000, "the body itself is not in the message: {}", message.sqs_size());
+        let read = Envelope::from_json(&message.body).unwrap();
+        assert_eq!(read.stored_body, Some(reference()));
+        assert!(read.body.is_empty(), "a reader resolves the reference before it has the body");
+        assert_eq!(read.body_sha256_hex(), reference().sha256);
+        assert_eq!(Envelope::from_json(&read.to_json()), Ok(read), "a replay writes the same reference");
+    }
+
+    #[test]
+    fn a_reference_ingest_could_not_make_is_refused() {
+        let mut e = envelope(Vec::new());
+        e.stored_body = Some(reference());
+        let json = e.to_json();
+        let good = reference();
+        for bad in [
+            json.replace(r#""version":4"#, r#""version":3"#),
+            json.replace(&good.sha256, &good.sha256.to_uppercase()),
+            json.replace(&good.sha256, &good.sha256[1..]),
+            json.replace(r#""key":"bodies/"#, r#""key":"other/"#),
+            json.replace(r#""bucket":"hookline-bodies""#, r#""bucket":"""#),
+            json.replace(r#""size":2000000"#, r#""size":-1"#),
+            json.replace(r#""size":2000000"#, r#""size":"2000000""#),
+            json.replace(r#""sha256":"#, r#""extra":1,"sha256":"#),
+            json.replace(r#""body":{"#, r#""body":[{"#).replace(r#""}}"#, r#""}]}"#),
+        ] {
+            assert_eq!(Envelope::from_json(&bad), Err(EnvelopeError::BodyReference), "{bad}");
+        }
+    }
+
     #[test]
     fn rejects_unknown_versions_and_garbage() {
-        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":4"#);
-        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(4)));
+        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":5"#);
+        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(5)));
         let version_1 = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":1"#);
         assert_eq!(Envelope::from_json(&version_1), Ok(envelope(b"x".to_vec())));
         assert!(matches!(Envelope::from_json("nope"), Err(EnvelopeError::Malformed(_))));
@@ -615,7 +733,7 @@ mod tests {
 
     #[test]
     fn the_largest_worst_case_body_fits_one_sqs_message() {
-        let mut e = envelope(vec![0xff; MAX_BODY_BYTES]);
+        let mut e = envelope(vec![0xff; MAX_INLINE_BODY_BYTES]);
         e.headers = (0..200).map(|i| (format!("x-h{i:03}"), "v".repeat(70))).collect();
         assert!(e.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= MAX_FORWARDED_HEADER_BYTES);
         e.event_id = format!("{}:{}", "s".repeat(64), "i".repeat(256));

@@ -265,6 +265,7 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
             signed_headers,
             event_type,
             body: decoded,
+            stored_body: None,
             body_is_json,
         },
         event_id_origin,

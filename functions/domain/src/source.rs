@@ -2,13 +2,16 @@
 
 use crate::signature::{Scheme, SigningKey};
 
-/// Body size ceiling that no configuration can raise: the envelope of a body this large,
-/// base64-encoded in the worst case, still fits one SQS message with room for the fields,
-/// forwarded headers and message attributes (see [`crate::envelope`]).
-pub const MAX_BODY_BYTES_CEILING: usize = crate::envelope::MAX_BODY_BYTES;
+/// Body size ceiling that no configuration can raise: Lambda's limit for a synchronous
+/// invocation's request (6,291,456 bytes), which holds the whole API Gateway event around the
+/// body, so no larger body can reach ingest. How large a body really gets through depends on
+/// how the event carries it (escaped text, or base64): the README's "Large webhooks" gives the
+/// limits per kind of body. A body too large for one queue message travels by reference.
+pub const MAX_BODY_BYTES_CEILING: usize = 6_291_456;
 
-/// Default body limit of a source that sets none.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default body limit of a source that sets none: the ceiling, so that only AWS's own limits
+/// refuse a body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = MAX_BODY_BYTES_CEILING;
 
 /// Default distance allowed between a signed timestamp and now, in both directions.
 pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;

@@ -183,7 +183,7 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
     let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
     if max_body_bytes == 0 || max_body_bytes > MAX_BODY_BYTES_CEILING {
         return Err(format!(
-            "`max_body_bytes` must be 1..={MAX_BODY_BYTES_CEILING} so that every accepted body fits one SQS message"
+            "`max_body_bytes` must be 1..={MAX_BODY_BYTES_CEILING}: the most one Lambda invocation can carry"
         ));
     }
 
@@ -311,7 +311,8 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 19);
+        assert_eq!(config.len(), 20);
+        assert_eq!(config.get("files").unwrap().content_types, ContentTypes::Any, "binary bodies, locally");
         assert_eq!(config.get("twitch").unwrap().tolerance_seconds, 600, "Twitch's own 10 minutes");
         assert_eq!(config.get("linear").unwrap().tolerance_seconds, 3600, "configured");
         let intercom = config.get("intercom").unwrap();
@@ -370,7 +371,7 @@ mod tests {
                 "tolerance_seconds",
             ),
             (
-                r#"{"sources":{"s":{"scheme":"stripe","secrets":["sixteen-byte-key"],"max_body_bytes":2000000}}}"#,
+                r#"{"sources":{"s":{"scheme":"stripe","secrets":["sixteen-byte-key"],"max_body_bytes":7000000}}}"#,
                 "max_body_bytes",
             ),
             (r#"{"sources":{"s":{"scheme":"hmac_sha256","secrets":["sixteen-byte-key"]}}}"#, "needs `header`"),

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use hookline_domain::Envelope;
 use hookline_domain::IntakeBody;
+use hookline_domain::body_ref::BodyRef;
 use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, Parked, ReplayPolicy,
 };
 use hookline_domain::envelope::{
     ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, EventType, MAX_EMBEDDED_JSON_DEPTH, Origin,
-    READABLE_ENVELOPE_VERSIONS, attribute, is_embeddable_json,
+    READABLE_ENVELOPE_VERSIONS, REFERENCE_ENVELOPE_VERSION, attribute, is_embeddable_json,
 };
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
 use hookline_domain::json_body::MAX_JSON_NESTING_DEPTH;
@@ -82,9 +83,21 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
         (btree_map(any_text(20), any_text(40), 0..6), btree_map(any_text(20), any_text(40), 0..3)),
         prop::option::of(("[!-~]{1,40}", any::<bool>())),
         any_body(),
+        prop::option::weighted(0.25, any_reference()),
     )
         .prop_map(
-            |((source, event_id), scheme, received_at, content_type, (headers, signed_headers), event_type, body)| {
+            |(
+                (source, event_id),
+                scheme,
+                received_at,
+                content_type,
+                (headers, signed_headers),
+                event_type,
+                body,
+                stored_body,
+            )| {
+                // A body that travels by reference is empty until a reader resolves it.
+                let body = if stored_body.is_some() { Vec::new() } else { body };
                 Envelope {
                     source,
                     event_id,
@@ -96,11 +109,18 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
                     event_type: event_type.and_then(|(name, signed)| {
                         EventType::new(&name, if signed { Origin::Signed } else { Origin::Unsigned })
                     }),
-                    body_is_json: is_embeddable_json(&body),
+                    body_is_json: stored_body.is_none() && is_embeddable_json(&body),
+                    stored_body,
                     body,
                 }
             },
         )
+}
+
+/// A reference ingest could make: a bucket, a key under `bodies/`, a size, a SHA-256.
+fn any_reference() -> impl Strategy<Value = BodyRef> {
+    ("[a-z0-9][a-z0-9.-]{2,40}", "[!-~]{1,80}", any::<u64>(), "[0-9a-f]{64}")
+        .prop_map(|(bucket, rest, size, sha256)| BodyRef { bucket, key: format!("bodies/{rest}"), size, sha256 })
 }
 
 /// An envelope with short fixed fields around `body`, marked as intake would mark it.
@@ -114,6 +134,7 @@ fn minimal_envelope<B: EnvelopeBody>(body: B) -> Envelope<B> {
         headers: BTreeMap::new(),
         signed_headers: BTreeMap::new(),
         event_type: None,
+        stored_body: None,
         body_is_json: is_embeddable_json(body.as_ref()),
         body,
     }
@@ -245,7 +266,8 @@ proptest! {
                 | EnvelopeError::BadBase64
                 | EnvelopeError::BodyNotString
                 | EnvelopeError::Identity(_)
-                | EnvelopeError::EventType,
+                | EnvelopeError::EventType
+                | EnvelopeError::BodyReference,
             ) => {}
         }
     }
@@ -275,18 +297,23 @@ proptest! {
         }
     }
 
-    /// The versions this reader knows are read; every other one is refused by number.
+    /// The versions this reader knows are read; every other one is refused by number. A body
+    /// reference is read only in version 4 or later: an envelope calling itself older that
+    /// holds one is refused as such.
     #[test]
-    fn only_known_versions_are_read(envelope in any_envelope(), version in prop_oneof![any::<u32>(), 0u32..5]) {
+    fn only_known_versions_are_read(envelope in any_envelope(), version in prop_oneof![any::<u32>(), 0u32..6]) {
+        let written = if envelope.stored_body.is_some() { REFERENCE_ENVELOPE_VERSION } else { ENVELOPE_VERSION };
         let json = envelope.to_json().replacen(
-            &format!("\"version\":{ENVELOPE_VERSION}"),
+            &format!("\"version\":{written}"),
             &format!("\"version\":{version}"),
             1,
         );
-        if READABLE_ENVELOPE_VERSIONS.contains(&version) {
-            prop_assert_eq!(Envelope::from_json(&json), Ok(envelope));
-        } else {
+        if !READABLE_ENVELOPE_VERSIONS.contains(&version) {
             prop_assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(version)));
+        } else if envelope.stored_body.is_some() && version < REFERENCE_ENVELOPE_VERSION {
+            prop_assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::BodyReference));
+        } else {
+            prop_assert_eq!(Envelope::from_json(&json), Ok(envelope));
         }
     }
 

@@ -44,7 +44,7 @@ use hookline_domain::signature::{Scheme, SigningKey, sign};
 use hookline_domain::{IntakeRequest, QueueMessage, SourcesConfig, decide};
 use hookline_ingest::{IngestService, http};
 use hookline_ports::Queue;
-use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
+use hookline_ports::fakes::{FixedClock, MemoryBodyStore, MemoryQueue, StaticSources};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -54,9 +54,10 @@ const SIZES: [(usize, &str); 3] = [(1024, "1KiB"), (64 * 1024, "64KiB"), (1024 *
 /// The binary body's size: one row, through base64.
 const BINARY_SIZE: (usize, &str) = (64 * 1024, "64KiB");
 
-/// Two sources, their body limits raised to 1 MiB (a configuration document cannot go above
-/// `MAX_BODY_BYTES_CEILING`, the most that fits one SQS message in the worst case; the fake
-/// queue has no such limit): `stripe`, and `files` (GitHub's scheme) taking binary bodies.
+/// Two sources, their body limits set to 1 MiB: `stripe`, and `files` (GitHub's scheme) taking
+/// binary bodies. A 1 MiB body is over the inline threshold, so its rows include what
+/// production does for it before the S3 request: its SHA-256 and the copy handed to the body
+/// store (the in-memory one here).
 fn sources() -> StaticSources {
     let document = json!({"sources": {
         "stripe": {"scheme": "stripe", "secrets": [SECRET]},
@@ -253,10 +254,10 @@ impl Drop for Quiet {
     }
 }
 
-type Service = IngestService<MemoryQueue, StaticSources, FixedClock>;
+type Service = IngestService<MemoryQueue, MemoryBodyStore, StaticSources, FixedClock>;
 
 fn service(sources: &StaticSources) -> Service {
-    IngestService::new(MemoryQueue::new(), sources.clone(), FixedClock(NOW_MILLIS), "Hookline")
+    IngestService::new(MemoryQueue::new(), MemoryBodyStore::new(), sources.clone(), FixedClock(NOW_MILLIS), "Hookline")
 }
 
 /// One invocation as the function runs it: `lambda_runtime` deserializes the payload from the
@@ -305,7 +306,8 @@ fn invoke_one(service: &Service, event: &[u8]) -> i64 {
 /// The message the path hands to the queue for `event`.
 fn queued_message(sources: &StaticSources, event: &[u8]) -> QueueMessage {
     let queue = MemoryQueue::new();
-    let service = IngestService::new(queue.clone(), sources.clone(), FixedClock(NOW_MILLIS), "Hookline");
+    let service =
+        IngestService::new(queue.clone(), MemoryBodyStore::new(), sources.clone(), FixedClock(NOW_MILLIS), "Hookline");
     let _quiet = Quiet::new();
     assert_eq!(invoke(&service, event), 202);
     queue.messages().pop().expect("one message")

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use hookline_domain::envelope::MAX_INLINE_MESSAGE_BYTES;
+
 /// Everything ingest needs to know about its deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestConfig {
@@ -17,6 +19,11 @@ pub struct IngestConfig {
     pub sources_max_staleness: Duration,
     /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
     pub metrics_namespace: String,
+    /// `HOOKLINE_BODY_BUCKET`: where bodies too large to travel inline are stored.
+    pub body_bucket: String,
+    /// `HOOKLINE_INLINE_MESSAGE_BYTES` (default and most 262144, at least 1024): a message
+    /// larger than this carries a reference to its stored body instead of the body.
+    pub inline_message_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,9 +57,22 @@ impl IngestConfig {
                 },
             )?,
         };
+        let inline_message_bytes = match lookup("HOOKLINE_INLINE_MESSAGE_BYTES") {
+            None => MAX_INLINE_MESSAGE_BYTES,
+            Some(value) => {
+                value.trim().parse::<usize>().ok().filter(|b| (1024..=MAX_INLINE_MESSAGE_BYTES).contains(b)).ok_or(
+                    IngestConfigError::Invalid {
+                        name: "HOOKLINE_INLINE_MESSAGE_BYTES",
+                        reason: "must be a whole number of bytes from 1024 to 262144",
+                    },
+                )?
+            }
+        };
         Ok(IngestConfig {
+            inline_message_bytes,
             queue_url: required("HOOKLINE_QUEUE_URL")?,
             sources_secret_id: required("HOOKLINE_SOURCES_SECRET_ID")?,
+            body_bucket: required("HOOKLINE_BODY_BUCKET")?,
             sources_ttl: Duration::from_secs(ttl_seconds),
             sources_max_staleness: Duration::from_secs(max_staleness_seconds),
             metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
@@ -81,9 +101,11 @@ mod tests {
         let config = IngestConfig::from_lookup(lookup(&[
             ("HOOKLINE_QUEUE_URL", "http://q"),
             ("HOOKLINE_SOURCES_SECRET_ID", "arn:s"),
+            ("HOOKLINE_BODY_BUCKET", "bodies"),
         ]))
         .unwrap();
         assert_eq!(config.queue_url, "http://q");
+        assert_eq!((config.body_bucket.as_str(), config.inline_message_bytes), ("bodies", 262_144));
         assert_eq!(config.sources_ttl, Duration::from_secs(60));
         assert_eq!(config.sources_max_staleness, Duration::from_secs(3600));
         assert_eq!(config.metrics_namespace, "Hookline");
@@ -95,6 +117,7 @@ mod tests {
             let mut vars = vec![
                 ("HOOKLINE_QUEUE_URL", "q"),
                 ("HOOKLINE_SOURCES_SECRET_ID", "s"),
+                ("HOOKLINE_BODY_BUCKET", "b"),
                 ("HOOKLINE_SOURCES_TTL_SECONDS", ttl),
             ];
             vars.extend(max.map(|max| ("HOOKLINE_SOURCES_MAX_STALENESS_SECONDS", max)));
@@ -117,9 +140,24 @@ mod tests {
         let err = IngestConfig::from_lookup(lookup(&[
             ("HOOKLINE_QUEUE_URL", "q"),
             ("HOOKLINE_SOURCES_SECRET_ID", "s"),
+            ("HOOKLINE_BODY_BUCKET", "b"),
             ("HOOKLINE_SOURCES_TTL_SECONDS", "0"),
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("HOOKLINE_SOURCES_TTL_SECONDS"), "{err}");
+        assert_eq!(
+            IngestConfig::from_lookup(lookup(&[("HOOKLINE_QUEUE_URL", "q"), ("HOOKLINE_SOURCES_SECRET_ID", "s")])),
+            Err(IngestConfigError::Missing("HOOKLINE_BODY_BUCKET"))
+        );
+        for bad in ["1023", "262145", "big"] {
+            let err = IngestConfig::from_lookup(lookup(&[
+                ("HOOKLINE_QUEUE_URL", "q"),
+                ("HOOKLINE_SOURCES_SECRET_ID", "s"),
+                ("HOOKLINE_BODY_BUCKET", "b"),
+                ("HOOKLINE_INLINE_MESSAGE_BYTES", bad),
+            ]))
+            .unwrap_err();
+            assert!(err.to_string().contains("HOOKLINE_INLINE_MESSAGE_BYTES"), "{err}");
+        }
     }
 }

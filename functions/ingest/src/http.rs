@@ -8,7 +8,7 @@
 //! into a 500.
 
 use hookline_domain::{Handshake, Rejection, RequestBody};
-use hookline_ports::{Clock, Queue, SourcesProvider};
+use hookline_ports::{BodyStore, Clock, Queue, SourcesProvider};
 use http::{HeaderValue, header};
 use lambda_http::Body;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -59,8 +59,8 @@ impl Invocation {
 
 /// The function's handler: one invocation in, the HTTP API response out. It never returns
 /// `Err`: every failure is a deliberate HTTP answer, never a 502 from API Gateway.
-pub async fn handle_invocation<Q: Queue, S: SourcesProvider, C: Clock>(
-    service: &IngestService<Q, S, C>,
+pub async fn handle_invocation<Q: Queue, B: BodyStore, S: SourcesProvider, C: Clock>(
+    service: &IngestService<Q, B, S, C>,
     invocation: Invocation,
 ) -> Result<ApiGatewayV2httpResponse, std::convert::Infallible> {
     let Some(event) = invocation.0 else {
@@ -170,16 +170,22 @@ mod tests {
     use std::sync::Arc;
 
     use hookline_domain::SourcesConfig;
-    use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
+    use hookline_ports::fakes::{FixedClock, MemoryBodyStore, MemoryQueue, StaticSources};
     use serde_json::{Value, json};
 
     use super::*;
 
-    fn service(queue: &MemoryQueue) -> IngestService<MemoryQueue, StaticSources, FixedClock> {
+    fn service(queue: &MemoryQueue) -> IngestService<MemoryQueue, MemoryBodyStore, StaticSources, FixedClock> {
         let config = SourcesConfig::from_json(
             br#"{"sources":{"stripe":{"scheme":"stripe","secrets":["whsec_test_only_secret"]}}}"#,
         );
-        IngestService::new(queue.clone(), StaticSources(Arc::new(config.unwrap())), FixedClock(0), "Test")
+        IngestService::new(
+            queue.clone(),
+            MemoryBodyStore::new(),
+            StaticSources(Arc::new(config.unwrap())),
+            FixedClock(0),
+            "Test",
+        )
     }
 
     fn event(headers: Value, body: &str, base64: bool) -> Value {
@@ -353,7 +359,7 @@ mod tests {
         let tricky = "evt_\"quoted\"\\\u{7f}é";
         let cases = [
             (
-                Outcome::Accepted { event_id: tricky.into(), message_id: "m".into() },
+                Outcome::Accepted { event_id: tricky.into(), message_id: "m".into(), body_stored: false },
                 json!({"event_id": tricky, "status": "accepted"}),
             ),
             (Outcome::Handshake(Handshake::SlackChallenge { challenge: tricky.into() }), json!({"challenge": tricky})),

@@ -2,7 +2,7 @@
 //! set up here, once, and any problem stops the function before it takes a request.
 
 use anyhow::Context;
-use hookline_aws::{SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, lambda_sdk_config};
+use hookline_aws::{S3BodyStore, SdkTimeouts, SecretsManagerSourcesLoader, SqsQueue, lambda_sdk_config, s3_client};
 use hookline_ingest::{IngestConfig, IngestService, http};
 use hookline_observability::init_logging;
 use hookline_ports::{RefreshingSources, SourcesProvider, SystemClock};
@@ -22,7 +22,9 @@ async fn main() -> anyhow::Result<()> {
     let loaded = sources.current().await.context("loading the sources configuration at cold start")?;
     tracing::info!(sources = loaded.len(), "ingest ready");
 
-    let service = IngestService::new(queue, sources, SystemClock, config.metrics_namespace);
+    let bodies = S3BodyStore::new(s3_client(&sdk), config.body_bucket);
+    let service = IngestService::new(queue, bodies, sources, SystemClock, config.metrics_namespace)
+        .with_inline_message_bytes(config.inline_message_bytes);
     // The runtime deserializes each payload once, into `Invocation`, whose reading never
     // fails: an event that is not an HTTP API request gets a 400, not a failed invocation.
     lambda_runtime::run(service_fn(|event: LambdaEvent<http::Invocation>| {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use hookline_domain::SourcesConfig;
 use hookline_ingest::{IngestService, http};
-use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
+use hookline_ports::fakes::{FixedClock, MemoryBodyStore, MemoryQueue, StaticSources};
 use serde_json::Value;
 
 const MANIFEST: &str = include_str!("../../../events/ingest/manifest.json");
@@ -43,6 +43,7 @@ async fn one_json_line_per_request_without_secrets_or_payloads() {
     let queue = MemoryQueue::new();
     let service = IngestService::new(
         queue.clone(),
+        MemoryBodyStore::new(),
         StaticSources(Arc::new(config)),
         FixedClock(manifest["signed_at"].as_i64().unwrap() * 1000 + 1000),
         "HooklineTest",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hookline_domain::envelope::attribute;
 use hookline_domain::{Envelope, SourcesConfig};
 use hookline_ingest::{IngestService, http};
-use hookline_ports::fakes::{FixedClock, MemoryQueue, StaticSources};
+use hookline_ports::fakes::{FixedClock, MemoryBodyStore, MemoryQueue, StaticSources};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::Value;
 
@@ -14,14 +14,20 @@ const MANIFEST: &str = include_str!("../../../events/ingest/manifest.json");
 const SOURCES: &str = include_str!("../../../infra/local/sources.json");
 const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/ingest");
 
-type Service = IngestService<MemoryQueue, StaticSources, FixedClock>;
+type Service = IngestService<MemoryQueue, MemoryBodyStore, StaticSources, FixedClock>;
 
 fn service(queue: &MemoryQueue) -> Service {
     let manifest: Value = serde_json::from_str(MANIFEST).unwrap();
     // One second after the samples were signed.
     let now = manifest["signed_at"].as_i64().unwrap() * 1000 + 1000;
     let config = SourcesConfig::from_json(SOURCES.as_bytes()).unwrap();
-    IngestService::new(queue.clone(), StaticSources(Arc::new(config)), FixedClock(now), "HooklineTest")
+    IngestService::new(
+        queue.clone(),
+        MemoryBodyStore::new(),
+        StaticSources(Arc::new(config)),
+        FixedClock(now),
+        "HooklineTest",
+    )
 }
 
 /// The sample's bytes as the runtime API would hand them over, through the function's handler.

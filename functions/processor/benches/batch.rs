@@ -29,6 +29,7 @@ fn records(count: usize, next: &AtomicU64) -> Vec<InboundRecord> {
                 signed_headers: BTreeMap::new(),
                 event_type: None,
                 body: br#"{"id":"evt","type":"charge.succeeded"}"#.to_vec(),
+                stored_body: None,
                 body_is_json: true,
             }
             .to_json();

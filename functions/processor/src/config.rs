@@ -17,6 +17,8 @@ pub struct ProcessorConfig {
     pub idempotency_table: String,
     /// `HOOKLINE_EVENTS_TABLE`: the default handler's table.
     pub events_table: String,
+    /// `HOOKLINE_BODY_BUCKET`: where bodies that travel by reference are read from.
+    pub body_bucket: String,
     /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
     pub metrics_namespace: String,
     pub settings: ProcessorSettings,
@@ -76,6 +78,7 @@ impl ProcessorConfig {
             dead_letter_queue_url: required("HOOKLINE_DLQ_URL")?,
             idempotency_table: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
             events_table: required("HOOKLINE_EVENTS_TABLE")?,
+            body_bucket: required("HOOKLINE_BODY_BUCKET")?,
             metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "Hookline".into()),
@@ -110,6 +113,7 @@ mod tests {
             ("HOOKLINE_DLQ_URL", "d"),
             ("HOOKLINE_IDEMPOTENCY_TABLE", "i"),
             ("HOOKLINE_EVENTS_TABLE", "e"),
+            ("HOOKLINE_BODY_BUCKET", "b"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -136,6 +140,15 @@ mod tests {
         assert_eq!(
             self::config(&[("HOOKLINE_FAULT_INJECTION", "yes")]).unwrap_err(),
             ProcessorConfigError::FaultInjection
+        );
+    }
+
+    #[test]
+    fn the_body_bucket_is_required() {
+        assert_eq!(config(&[]).unwrap().body_bucket, "b");
+        assert_eq!(
+            config(&[("HOOKLINE_BODY_BUCKET", " ")]).unwrap_err(),
+            ProcessorConfigError::Missing("HOOKLINE_BODY_BUCKET")
         );
     }
 

@@ -75,6 +75,7 @@ mod tests {
             signed_headers: BTreeMap::new(),
             event_type: None,
             body: body.as_bytes().to_vec(),
+            stored_body: None,
             body_is_json: hookline_domain::envelope::is_embeddable_json(body.as_bytes()),
         }
     }

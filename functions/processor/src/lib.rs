@@ -2,7 +2,8 @@
 //!
 //! [`processor`] holds the per-record flow (parse, claim, handle, complete or fail) over the
 //! ports; [`invocation`] is one Lambda invocation around it (deadline, batch response,
-//! metrics); `main.rs` reads the configuration and wires the AWS adapters in.
+//! metrics); [`stored_body`] reads a body that travels by reference before the handler sees
+//! it; `main.rs` reads the configuration and wires the AWS adapters in.
 
 pub mod config;
 pub mod deadline;
@@ -12,8 +13,10 @@ pub mod invocation;
 pub mod metrics;
 pub mod outcome;
 pub mod processor;
+pub mod stored_body;
 
 pub use config::ProcessorConfig;
 pub use invocation::{Invocation, unacknowledged};
 pub use outcome::RecordOutcome;
 pub use processor::{Processor, ProcessorSettings};
+pub use stored_body::StoredBodies;

@@ -3,10 +3,13 @@
 
 use anyhow::Context;
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookline_aws::{DynamoEventsSink, DynamoIdempotencyStore, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config};
+use hookline_aws::{
+    DynamoEventsSink, DynamoIdempotencyStore, S3BodyStore, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config,
+    s3_client,
+};
 use hookline_observability::init_logging;
 use hookline_ports::SystemClock;
-use hookline_processor::{Invocation, Processor, ProcessorConfig};
+use hookline_processor::{Invocation, Processor, ProcessorConfig, StoredBodies};
 use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]
@@ -20,6 +23,8 @@ async fn main() -> anyhow::Result<()> {
     let handler = DynamoEventsSink::new(dynamodb, &config.events_table, store.clone());
     #[cfg(feature = "fault-injection")]
     let handler = hookline_processor::fault_injection::FaultInjection::new(handler, config.fault_injection);
+    // Outermost: every handler inside sees the body, wherever it travelled.
+    let handler = StoredBodies::new(handler, S3BodyStore::new(s3_client(&sdk), &config.body_bucket));
     let invocation = Invocation {
         processor: Processor::new(
             store,

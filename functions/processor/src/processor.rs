@@ -138,7 +138,7 @@ where
         };
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
 
-        let fingerprint = idempotency::fingerprint(&envelope.body);
+        let fingerprint = envelope.body_sha256_hex();
         let expires_at = now / 1000 + self.settings.completed_ttl.as_secs() as i64;
         let claim = self
             .store

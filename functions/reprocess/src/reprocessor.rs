@@ -21,7 +21,7 @@ use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerEntry, LedgerStatus, Parked, ReplayPolicy,
 };
 use hookline_domain::envelope::{Envelope, attribute};
-use hookline_domain::idempotency::{self, FailureKind, IdempotencyRecord, RecordStatus, RecordedError};
+use hookline_domain::idempotency::{FailureKind, IdempotencyRecord, RecordStatus, RecordedError};
 use hookline_domain::{InboundRecord, QueueMessage};
 use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, LedgerRecord, MessageVisibility, Queue};
 use tracing::Instrument;
@@ -175,7 +175,7 @@ where
         if envelope.is_some() && stored.as_ref().is_some_and(|s| s.status == RecordStatus::Completed) {
             return Ok(DeadLetterOutcome::DroppedDuplicate);
         }
-        let fingerprint = envelope.as_ref().map(|e| idempotency::fingerprint(&e.body));
+        let fingerprint = envelope.as_ref().map(Envelope::body_sha256_hex);
         // The idempotency record knows the latest attempt at this payload; a message's own
         // attributes may be those of an older one (a redriven letter keeps them). They are
         // trusted only when the record is about another payload (a PayloadConflict) or knows
@@ -220,10 +220,20 @@ where
                 replay_count: replays,
                 seen_at_millis: self.clock.now_unix_millis(),
             };
-            let written = self.ledger.record(&entry, previous.as_ref()).await.map_err(|error| {
-                tracing::error!(%error, "ledger write failed");
-                "ledger_unavailable"
-            })?;
+            let written = match self.ledger.record(&entry, previous.as_ref()).await {
+                Ok(written) => written,
+                // Refused for good (DynamoDB's ValidationException): the letter's fate does not
+                // wait on a record that can never be written. It is carried out unrecorded; a
+                // parked letter is then in the parking queue without its ledger record.
+                Err(error) if !error.retryable => {
+                    tracing::error!(%error, "the ledger refused the record; carrying out the decision unrecorded");
+                    true
+                }
+                Err(error) => {
+                    tracing::error!(%error, "ledger write failed");
+                    return Err("ledger_unavailable");
+                }
+            };
             if !written {
                 continue; // another copy was recorded meanwhile: decide again over it
             }
@@ -319,8 +329,7 @@ fn parked(
     if record.latest.letter_id == letter_id {
         return Parked::ThisLetter;
     }
-    let parked_fingerprint =
-        Envelope::from_json(&record.latest.envelope).ok().map(|e| idempotency::fingerprint(&e.body));
+    let parked_fingerprint = Envelope::from_json(&record.latest.envelope).ok().map(|e| e.body_sha256_hex());
     if fingerprint.is_some() && parked_fingerprint.as_deref() == fingerprint {
         Parked::AnotherLetter
     } else {

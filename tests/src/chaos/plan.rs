@@ -57,7 +57,14 @@ pub struct PlannedEvent {
     pub planned_at_unix: i64,
     /// Every delivery of this event, the original first.
     pub deliveries: Vec<Delivery>,
+    /// Bytes of padding that make the body large enough to travel through the body bucket
+    /// (0 for most events).
+    pub padding: usize,
 }
+
+/// The sizes of the large bodies, in turn: over the inline threshold (256 KiB), over what the
+/// events table keeps inline (350,000 bytes), and over one SQS message.
+pub const LARGE_PADDINGS: [usize; 3] = [300 * 1024, 600 * 1024, 1024 * 1024 + 1];
 
 impl PlannedEvent {
     /// The exact bytes the sender signs and sends (the same for every delivery, as a sender's
@@ -68,6 +75,8 @@ impl PlannedEvent {
             Fault::Transient(n) => format!(r#","hookline_fault":"transient:{n}""#),
             Fault::Poison => r#","hookline_fault":"poison""#.to_owned(),
         };
+        // The padding goes with the fault marker, at the end of the object.
+        let fault = if self.padding > 0 { format!(r#"{fault},"pad":"{}""#, "x".repeat(self.padding)) } else { fault };
         let id = &self.sender_id;
         let n = self.index;
         match self.source {
@@ -128,6 +137,13 @@ pub fn plan(run_id: &str, planned_at_unix: i64, count: usize) -> Vec<PlannedEven
             if index % 100 == 59 {
                 deliveries.push(Delivery::Forged);
             }
+            // About 2% large, every one of them also delivered twice and some failing
+            // transiently; never for `partner`, whose source takes at most 64 KiB.
+            let padding = if (index % 50 == 11 || index % 200 == 63) && source != "partner" {
+                LARGE_PADDINGS[(index / 50) % LARGE_PADDINGS.len()]
+            } else {
+                0
+            };
             PlannedEvent {
                 index,
                 source,
@@ -135,6 +151,7 @@ pub fn plan(run_id: &str, planned_at_unix: i64, count: usize) -> Vec<PlannedEven
                 fault,
                 planned_at_unix,
                 deliveries,
+                padding,
             }
         })
         .collect()
@@ -153,6 +170,8 @@ pub struct PlanCounts {
     /// Replays with a fresh unsigned delivery id (counted among the duplicates too).
     pub replayed: usize,
     pub forged: usize,
+    /// Events whose body travels through the body bucket.
+    pub large: usize,
 }
 
 pub fn counts(events: &[PlannedEvent]) -> PlanCounts {
@@ -164,6 +183,7 @@ pub fn counts(events: &[PlannedEvent]) -> PlanCounts {
             Fault::None => {}
         }
         counts.good += usize::from(event.is_good());
+        counts.large += usize::from(event.padding > 0);
         for delivery in &event.deliveries {
             match delivery {
                 Delivery::Original => {}
@@ -198,6 +218,10 @@ mod tests {
         assert_eq!(c.poison * 100 / c.events, 1, "about 1% poison: {c:?}");
         assert_eq!(c.good + c.poison, c.events);
         assert!(c.forged > 0);
+        assert_eq!(c.large * 100 / c.events, 2, "about 2% large: {c:?}");
+        let transient_large = events.iter().any(|e| e.padding > 0 && e.fault == Fault::Transient(4));
+        let duplicated_large = events.iter().any(|e| e.padding > 0 && e.deliveries.contains(&Delivery::Concurrent));
+        assert!(duplicated_large && transient_large, "large bodies meet the other faults");
         for source in ["github", "shopify", "gitlab", "twilio"] {
             let replayed = |e: &PlannedEvent| e.source == source && e.deliveries.contains(&Delivery::Replayed);
             assert!(events.iter().any(replayed), "a replay with a fresh delivery id for {source}");
@@ -213,6 +237,7 @@ mod tests {
         let c = counts(&plan("t", 1_795_867_200, 400));
         assert!(c.poison >= 4 && c.transient >= 20 && c.concurrent_duplicates >= 20 && c.forged >= 4, "{c:?}");
         assert!(c.replayed >= 16, "{c:?}");
+        assert!(c.large >= 7, "{c:?}");
     }
 
     #[test]

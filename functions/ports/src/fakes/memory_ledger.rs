@@ -7,11 +7,12 @@ use hookline_domain::dead_letter::{LedgerEntry, LedgerStatus};
 use crate::idempotency_store::StoreError;
 use crate::ledger::{DeadLetterLedger, LedgerRecord, LedgerSighting};
 
-/// The ledger's rules over a map; it can be told to fail.
+/// The ledger's rules over a map; it can be told to fail, or to refuse writes for good.
 #[derive(Clone, Default)]
 pub struct MemoryLedger {
     records: Arc<Mutex<BTreeMap<String, LedgerRecord>>>,
     failing: Arc<AtomicBool>,
+    refusing: Arc<AtomicBool>,
 }
 
 impl MemoryLedger {
@@ -22,6 +23,12 @@ impl MemoryLedger {
     /// Makes every following read and write fail (as if DynamoDB were unreachable) or succeed again.
     pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes every following write fail as not retryable (as DynamoDB refuses an item over
+    /// its size limit with a ValidationException), or succeed again; reads still work.
+    pub fn refuse_writes(&self, refusing: bool) {
+        self.refusing.store(refusing, Ordering::SeqCst);
     }
 
     fn available(&self, operation: &'static str) -> Result<(), StoreError> {
@@ -45,6 +52,14 @@ fn sighting(entry: &LedgerEntry) -> LedgerSighting {
 impl DeadLetterLedger for MemoryLedger {
     async fn record(&self, entry: &LedgerEntry, previous: Option<&LedgerRecord>) -> Result<bool, StoreError> {
         self.available("record")?;
+        if self.refusing.load(Ordering::SeqCst) {
+            return Err(StoreError {
+                operation: "record",
+                retryable: false,
+                message: "item too large".into(),
+                source: None,
+            });
+        }
         let mut records = self.records.lock().unwrap();
         if records.get(&entry.event_id).map(|r| r.version) != previous.map(|p| p.version) {
             return Ok(false);

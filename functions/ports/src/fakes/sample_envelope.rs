@@ -14,6 +14,7 @@ pub fn sample_envelope(event_id: &str, body: &[u8]) -> Envelope {
         signed_headers: BTreeMap::new(),
         event_type: None,
         body: body.to_vec(),
+        stored_body: None,
         body_is_json: hookline_domain::envelope::is_embeddable_json(body),
     }
 }

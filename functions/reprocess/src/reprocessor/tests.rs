@@ -197,6 +197,23 @@ async fn a_letter_whose_invocation_died_is_settled_at_its_second_look() {
     assert_eq!(world.ledger.get("stripe:evt_flaky").await.unwrap().unwrap().latest.status, LedgerStatus::Replayed);
 }
 
+/// A ledger that refuses the record for good (an item over DynamoDB's size limit) does not hold
+/// the letter back: a transient failure is still replayed and a permanent one still parked;
+/// nothing is deferred to be refused again.
+#[tokio::test]
+async fn a_ledger_that_refuses_the_record_does_not_hold_the_decision_back() {
+    let world = World::new();
+    world.ledger.refuse_writes(true);
+    let transient = dead_letter("m1", envelope("stripe:evt_t"), &[(ERROR_KIND, "transient"), (ERROR_CLASS, "Outage")]);
+    let poison = dead_letter("m2", envelope("stripe:evt_p"), &[(ERROR_KIND, "permanent"), (ERROR_CLASS, "Poison")]);
+    let outcomes = world.reprocessor().process_batch(&[transient, poison]).await;
+    assert!(matches!(outcomes[0], DeadLetterOutcome::Replayed { replay_count: 1, .. }), "{outcomes:?}");
+    assert_eq!(outcomes[1], DeadLetterOutcome::Parked { reason: "permanent_failure" });
+    assert_eq!(world.main.messages().len(), 1);
+    assert!(world.dead_letters.messages().is_empty(), "nothing deferred");
+    assert!(world.ledger.get("stripe:evt_t").await.unwrap().is_none());
+}
+
 /// A reported failure parks a letter after its second look, so a replay that cannot be sent
 /// is deferred (a copy, with its attributes, back to the dead-letter queue after a delay),
 /// and only a copy that cannot be sent either is reported.
