@@ -70,12 +70,11 @@ pub fn run(args: DlqArgs) -> anyhow::Result<()> {
             DlqCommand::Show { event_id } => {
                 let record =
                     ledger.get(&event_id).await?.with_context(|| format!("no dead letter {}", printable(&event_id)))?;
-                let state = match Envelope::from_json(&record.latest.envelope).ok() {
-                    Some(envelope) if envelope.stored_body.is_some() => {
-                        let bucket = envelope.stored_body.as_ref().map(|r| r.bucket.clone()).unwrap_or_default();
-                        stored_body_state(&S3BodyStore::new(s3_client(&sdk), bucket), &envelope).await
-                    }
-                    _ => None,
+                // Each reference names its bucket; the store reads from the one it names.
+                let bodies = S3BodyStore::new(s3_client(&sdk), "");
+                let state = match Envelope::from_json(&record.latest.envelope) {
+                    Ok(envelope) => stored_body_state(&bodies, &envelope).await,
+                    Err(_) => None,
                 };
                 println!("{}", format_show(&record, state));
             }

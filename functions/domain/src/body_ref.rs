@@ -37,7 +37,7 @@ impl BodyRef {
 
     /// Whether `body` is the body this reference names: its size and SHA-256.
     pub fn matches(&self, body: &[u8]) -> bool {
-        body.len() as u64 == self.size && hex::encode(Sha256::digest(body)) == self.sha256
+        body.len() as u64 == self.size && crate::idempotency::fingerprint(body) == self.sha256
     }
 }
 
