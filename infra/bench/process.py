@@ -243,13 +243,10 @@ class CountingProxy:
                 resource = "+".join(sorted(set(resources))) or "-"  # one count per request
                 with proxy.lock:
                     proxy.counts[(caller, service, operation, resource)] += 1
-                    if service == "DynamoDB" and operation == "TransactWriteItems":
-                        for item in json.loads(body).get("TransactItems", []):
-                            put = item.get("Put")
-                            if put:
-                                proxy.put_item_sizes.append(
-                                    sum(len(k.encode()) + item_bytes(v) for k, v in put["Item"].items())
-                                )
+                    # The events table's item, as DynamoDB sizes it (its write units follow).
+                    if service == "DynamoDB" and operation == "PutItem" and caller == "functions":
+                        item = json.loads(body).get("Item", {})
+                        proxy.put_item_sizes.append(sum(len(k.encode()) + item_bytes(v) for k, v in item.items()))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in CountingProxy.HOP}
                 for attempt in range(2):
                     conn = upstream()

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Release build of the three Lambda functions with cargo lambda, the way `sam build` does it.
+# Release build of the three Lambda functions with cargo lambda, the way `sam build` does it,
+# and of the example handler (examples/http-forward), which a team deploys in the processor's
+# place (README: Write your own handler).
 #
 #   infra/local/build.sh            arm64 when the aarch64 target is installed, else x86-64
 #   HOOKLINE_ARCH=x86-64 infra/local/build.sh     force an architecture (arm64 | x86-64)
@@ -16,7 +18,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-functions=(ingest processor reprocess)
+functions=(ingest processor reprocess http-forward)
 max_binary_bytes=${HOOKLINE_MAX_BINARY_BYTES:-7000000}
 [[ "$max_binary_bytes" =~ ^[0-9]+$ ]] || { echo "build: HOOKLINE_MAX_BINARY_BYTES must be a number of bytes" >&2; exit 2; }
 
@@ -51,12 +53,12 @@ EOF
     fi
 }
 
-printf '\n%-10s %12s %12s  %s\n' function binary zip path
+printf '\n%-12s %12s %12s  %s\n' function binary zip path
 for f in "${functions[@]}"; do
     dir="target/lambda/$f"
     [[ -f "$dir/bootstrap" ]] || { echo "build: $dir/bootstrap was not produced" >&2; exit 1; }
     zip_bootstrap "$dir"
-    printf '%-10s %12s %12s  %s\n' "$f" "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")" "$dir/bootstrap.zip"
+    printf '%-12s %12s %12s  %s\n' "$f" "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")" "$dir/bootstrap.zip"
 done
 echo "(bytes)"
 echo "build: $triple release build took ${elapsed}s; deploy with Architecture=$template_arch"

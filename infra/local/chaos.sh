@@ -7,6 +7,11 @@
 #   chaos.sh reduced   a few hundred webhooks (part of `make test`, about two minutes)
 #   chaos.sh full      5,000 distinct webhooks plus duplicates (`make chaos`; about 4 minutes)
 #
+# HOOKLINE_CHAOS_EVENTBRIDGE=half (the default) routes every other source to both
+# destinations, the events table and EventBridge (the others keep the table alone, the
+# default), and the run also counts the events a rule delivers from the bus; `off` keeps every
+# source on the table alone; `all` routes every source to both.
+#
 # It runs its own stack on its own ports (emulator 4580, functions 9080; override with
 # HOOKLINE_CHAOS_MOTO_PORT / HOOKLINE_CHAOS_WATCH_PORT), so it never disturbs `make dev` or the
 # other tests. The driver is the ignored test `tests/tests/chaos.rs`; see its header for the
@@ -29,6 +34,8 @@ export HOOKLINE_MOTO_PORT=${HOOKLINE_CHAOS_MOTO_PORT:-4580}
 export HOOKLINE_WATCH_PORT=${HOOKLINE_CHAOS_WATCH_PORT:-9080}
 export HOOKLINE_RUN_DIR=${HOOKLINE_RUN_DIR:-${TMPDIR:-/tmp}/hookline-$(id -u)}
 env_file=.hookline/chaos.env
+eventbridge=${HOOKLINE_CHAOS_EVENTBRIDGE:-half}
+case "$eventbridge" in off|half|all) ;; *) echo "chaos: HOOKLINE_CHAOS_EVENTBRIDGE must be off, half or all" >&2; exit 2 ;; esac
 
 infra/local/bootstrap.sh
 export PATH="$root/.venv/bin:$PATH"
@@ -53,10 +60,21 @@ step "emulator on 127.0.0.1:$HOOKLINE_MOTO_PORT"
 infra/local/moto.sh start
 infra/local/moto.sh reset >/dev/null
 export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
+# The sources document of the run: the local one, with the EventBridge mode's destinations.
+sources_file=.hookline/chaos.sources.json
+.venv/bin/python - "$eventbridge" infra/local/sources.json "$sources_file" <<'EOF'
+import json, sys
+mode, source, target = sys.argv[1:]
+document = json.load(open(source))
+for index, name in enumerate(sorted(document["sources"])):
+    if mode == "all" or (mode == "half" and index % 2 == 1):
+        document["sources"][name]["destination"] = ["events_table", "eventbridge"]
+json.dump(document, open(target, "w"), indent=2)
+EOF
 # Short timeouts and delays so that retries, dead letters, replays and the recovery after a
 # killed processor (one visibility timeout: 6 x ProcessorTimeout) happen within the run.
 .venv/bin/python infra/local/provision.py --stack-name hookline-chaos --env-file "$env_file" \
-  --secret-value SourcesSecret=infra/local/sources.json --enforce-iam --operator-parameter OperatorPrincipalArns \
+  --secret-value "SourcesSecret=$sources_file" --enforce-iam --operator-parameter OperatorPrincipalArns \
   --param ProcessorTimeout="$function_timeout" --param ReprocessTimeout="$function_timeout" \
   --param MaxReceiveCount=3 --param MainQueueMaxReceiveCount=6 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=2 \
   --param ReplayBudget=2 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \

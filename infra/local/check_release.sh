@@ -18,7 +18,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 
 found=0
 features=$(cd "$root" && cargo tree --locked --offline -e normal,build,features \
-    -p hookline-ingest -p hookline-processor -p hookline-reprocess \
+    -p hookline-ingest -p hookline-processor -p hookline-reprocess -p hookline-example-http-forward \
     | grep -oE 'hookline-[a-z]+ feature "(fakes|fault-injection)"' | sort -u || true)
 if [[ -n "$features" ]]; then
     echo "check_release: the release functions' dependency graph enables test-only features:" >&2

@@ -17,6 +17,9 @@ the (action, resource ARN) pairs AWS would check:
 - Secrets Manager: the secret's full ARN, looked up when the request names it by name or partial
   ARN;
 - CloudWatch Logs: `log-group:G` and `log-group:G:log-stream:S`;
+- EventBridge: a PutEvents on the bus of each of its entries (`EventBusName`: a name in the
+  caller's account and region, or an ARN; absent, the account's `default` bus), once per
+  distinct bus, so entries on two buses need both (other EventBridge actions stay on `*`);
 - SQS: a batch action as its single action (`DeleteMessageBatch` needs `sqs:DeleteMessage`,
   `SendMessageBatch` `sqs:SendMessage`, `ChangeMessageVisibilityBatch`
   `sqs:ChangeMessageVisibility`, as AWS documents), on the queue's ARN, which moto finds itself;
@@ -61,6 +64,7 @@ from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError
 from moto.dynamodb.responses import DynamoHandler
+from moto.events.responses import EventsHandler
 from moto.iam.access_control import IAMRequest, PermissionResult, S3IAMRequest
 from moto.logs.responses import LogsResponse
 from moto.s3.models import FakeBucket, s3_backends
@@ -135,6 +139,23 @@ def logs_resource(body: dict[str, Any], region: str, account: str) -> str:
     return f"{arn}:log-stream:{stream}" if stream else arn
 
 
+def event_bus_arn(name: str | None, region: str, account: str) -> str:
+    """The ARN of the bus a PutEvents entry goes to, as EventBridge resolves `EventBusName`."""
+    if name and name.startswith("arn:"):
+        return name
+    return f"arn:aws:events:{region}:{account}:event-bus/{name or 'default'}"
+
+
+def events_permissions(action: str, body: dict[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    """The (action, resource) pairs AWS authorizes an EventBridge request by: a PutEvents on
+    each distinct bus of its entries."""
+    if action == "PutEvents":
+        entries = body.get("Entries") or []
+        buses = dict.fromkeys(event_bus_arn(entry.get("EventBusName"), region, account) for entry in entries)
+        return [(action, bus) for bus in buses] or [(action, "*")]
+    return [(action, "*")]
+
+
 def _authorize_each(self, pairs: list[tuple[str, str]], request_class: type = IAMRequest) -> None:
     """moto's own check (its counting, signature check and policy evaluation), once per
     (action, resource): the request class is told which action to check."""
@@ -159,6 +180,11 @@ def _secretsmanager_authorize(self, resource: str = "*") -> None:
 def _logs_authorize(self, resource: str = "*") -> None:
     body = {name: self._get_param(name) for name in ("logGroupName", "logStreamName")}
     _authorize_each(self, [(self._get_action(), logs_resource(body, self.region, self.current_account))])
+
+
+def _events_authorize(self, resource: str = "*") -> None:
+    body = {"Entries": self._get_param("Entries")}
+    _authorize_each(self, events_permissions(self._get_action(), body, self.region, self.current_account))
 
 
 class UnsupportedPolicy(Exception):
@@ -315,3 +341,4 @@ DynamoHandler._authenticate_and_authorize_normal_action = _dynamodb_authorize
 SQSResponse._authenticate_and_authorize_normal_action = _sqs_authorize
 SecretsManagerResponse._authenticate_and_authorize_normal_action = _secretsmanager_authorize
 LogsResponse._authenticate_and_authorize_normal_action = _logs_authorize
+EventsHandler._authenticate_and_authorize_normal_action = _events_authorize

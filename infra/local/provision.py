@@ -6,8 +6,8 @@ Runs with the project venv: `.venv/bin/python infra/local/provision.py [options]
 CloudFormation itself is not used (moto cannot deploy a SAM template). Instead this script
 reads template.yaml, resolves the intrinsic functions it needs (Ref, Fn::GetAtt, Fn::Sub,
 Fn::FindInMap, Fn::Join, Fn::Select, Fn::Split, Fn::If and conditions) and creates every
-AWS::SQS::Queue, AWS::DynamoDB::Table, AWS::SecretsManager::Secret and AWS::S3::Bucket in
-dependency order.
+AWS::SQS::Queue, AWS::DynamoDB::Table, AWS::SecretsManager::Secret, AWS::S3::Bucket and
+AWS::Events::EventBus in dependency order.
 Other resource types (functions, APIs, alarms, ...) are skipped with one line each.
 Re-running it updates what exists instead of failing.
 
@@ -50,7 +50,8 @@ LOG_GROUP = "AWS::Logs::LogGroup"
 QUEUE_POLICY = "AWS::SQS::QueuePolicy"
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"
-EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP, QUEUE_POLICY, BUCKET, BUCKET_POLICY)
+EVENT_BUS = "AWS::Events::EventBus"
+EMULATED_TYPES = (SQS_QUEUE, DYNAMODB_TABLE, SECRET, IAM_ROLE, LOG_GROUP, QUEUE_POLICY, BUCKET, BUCKET_POLICY, EVENT_BUS)
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 # Queue properties passed to SQS as attributes (CloudFormation name -> SQS attribute name).
@@ -736,6 +737,8 @@ class Provisioner:
                 result = self.bucket(lid, props)
             elif kind == BUCKET_POLICY:
                 result = self.bucket_policy(lid, props)
+            elif kind == EVENT_BUS:
+                result = self.event_bus(lid, props)
             else:
                 result = self.secret(lid, props, secret_values.get(lid))
             self.ctx.resources[lid] = result
@@ -828,6 +831,25 @@ class Provisioner:
         self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
         self.out(f"{'set':<9} {lid} (bucket policy of {props['Bucket']})")
         return ResolvedResource(ref=lid)
+
+    # -- EventBridge --------------------------------------------------------------------
+
+    def event_bus(self, lid: str, props: dict[str, Any]) -> ResolvedResource:
+        """The bus by its name, which is what Ref of a bus answers in CloudFormation (GetAtt Arn
+        its ARN). moto routes PutEvents on it to its rules' targets."""
+        events = self.client("events")
+        name = props.get("Name") or f"{self.ctx.stack_name}-{lid}"
+        for prop in props:
+            if prop != "Name":
+                self.out(f"note      {lid}: property {prop} is not supported locally; skipped")
+        try:
+            arn = events.create_event_bus(Name=name)["EventBusArn"]
+            action = "created"
+        except events.exceptions.ResourceAlreadyExistsException:
+            arn = events.describe_event_bus(Name=name)["Arn"]
+            action = "unchanged"
+        self.out(f"{action:<9} {lid} (event bus) {arn}")
+        return ResolvedResource(ref=name, attributes={"Arn": arn, "Name": name})
 
     # -- DynamoDB -----------------------------------------------------------------------
 

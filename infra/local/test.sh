@@ -54,6 +54,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$HOOKLINE_MOTO_PORT"
   --secret-value SourcesSecret=infra/local/sources.json --enforce-iam --operator-parameter OperatorPrincipalArns \
   --param MaxReceiveCount=2 --param BackoffBaseSeconds=1 --param BackoffCapSeconds=1 \
   --param ReplayBudget=1 --param ReplayBaseSeconds=1 --param ReplayCapSeconds=2 \
+  --param SourcesConfigTtlSeconds=5 \
   --extra HOOKLINE_FAULT_INJECTION=payload_markers \
   --extra "HOOKLINE_WATCH_PORT=$HOOKLINE_WATCH_PORT" \
   --extra "HOOKLINE_FUNCTION_LOG=${HOOKLINE_RUN_DIR:-${TMPDIR:-/tmp}/hookline-$(id -u)}/lambda-host-$HOOKLINE_WATCH_PORT.log" \

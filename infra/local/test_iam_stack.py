@@ -5,7 +5,9 @@ The stack is provisioned from template.yaml with `--enforce-iam` into a moto ser
 (moto.sh on $HOOKLINE_TEST_IAM_MOTO_PORT, default 4589), and every probe runs with the function's
 own credentials from the `.functions.json` file provisioning wrote, as the function would. A
 probe is denied when the emulator answers 403 (AccessDenied); any other answer (a bogus receipt
-handle refused with 400, say) means the request was authorized.
+handle refused with 400, say) means the request was authorized. PutEvents is the exception: it
+answers 200 with FailedEntryCount for entries that failed, so only a PutEvents with none failed
+counts as allowed, and one with failed entries fails the test (it proves neither).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
     processor_s3, ingest_s3 = stack.client("s3", "processor"), stack.client("s3", "ingest")
     ingest_sqs, processor_sqs, reprocess_sqs = (stack.client("sqs", f) for f in ("ingest", "processor", "reprocess"))
     processor_db, reprocess_db = stack.client("dynamodb", "processor"), stack.client("dynamodb", "reprocess")
+    processor_events, bus = stack.client("events", "processor"), stack.functions["processor"]["HOOKLINE_EVENT_BUS"]
     return {
         "ingest": logs("ingest") + [
             ("SendToMainQueue", "SendMessage main", lambda: ingest_sqs.send_message(QueueUrl=main, MessageBody="{}")),
@@ -103,15 +106,15 @@ def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
         "processor": logs("processor") + consume("processor", main, "ConsumeMainQueue") + [
             ("DeadLetterPermanentFailures", "SendMessage dlq", lambda: processor_sqs.send_message(QueueUrl=dlq, MessageBody="{}")),
             ("ClaimAndCompleteEvents", "UpdateItem idempotency", lambda: processor_db.update_item(TableName=idempotency, Key=key, **update)),
-            (("StoreEvents", "ClaimAndCompleteEvents"), "TransactWriteItems events+idempotency", lambda: processor_db.transact_write_items(TransactItems=[
-                {"Put": {"TableName": events, "Item": {"event_id": {"S": "iam:probe:tx"}}}},
-                {"Update": {"TableName": idempotency, "Key": {"event_id": {"S": "iam:probe:tx"}}, **update}},
-            ])),
+            ("StoreEvents", "conditional PutItem events", lambda: processor_db.put_item(
+                TableName=events, Item=key, ConditionExpression="attribute_not_exists(event_id)")),
+            ("PublishEvents", "PutEvents own bus", lambda: processor_events.put_events(Entries=[probe_event(bus)])),
             ("ReadLargeBodies", "GetObject bodies/", lambda: processor_s3.get_object(Bucket=bucket, Key="bodies/iam/probe")),
         ],
         "reprocess": logs("reprocess") + consume("reprocess", dlq, "ConsumeDeadLetterQueue") + [
             ("ReplayToMainQueue", "SendMessage main", lambda: reprocess_sqs.send_message(QueueUrl=main, MessageBody="{}")),
             ("ReadIdempotencyRecords", "GetItem idempotency", lambda: reprocess_db.get_item(TableName=idempotency, Key=key)),
+            ("ReadStoredEvents", "GetItem events", lambda: reprocess_db.get_item(TableName=events, Key=key)),
             ("DeferToDeadLetterQueue", "SendMessage dlq", lambda: reprocess_sqs.send_message(QueueUrl=dlq, MessageBody="{}")),
             ("RecordInLedger", "GetItem ledger", lambda: reprocess_db.get_item(TableName=ledger, Key=key)),
             ("RecordInLedger", "UpdateItem ledger", lambda: reprocess_db.update_item(TableName=ledger, Key=key, **update)),
@@ -119,11 +122,17 @@ def probes(stack: Stack) -> dict[str, list[tuple[str, str, object]]]:
     }
 
 
+def probe_event(bus: str) -> dict[str, str]:
+    return {"EventBusName": bus, "Source": "hookline.iam", "DetailType": "probe", "Detail": "{}"}
+
+
 def denied(call) -> bool:
     try:
-        call()
+        answer = call()
     except ClientError as error:
         return error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    if answer.get("FailedEntryCount"):  # PutEvents: authorized, yet nothing was put
+        raise AssertionError(f"PutEvents entries failed: {answer['Entries']}")
     return False
 
 
@@ -165,6 +174,8 @@ class IamStackTest(MotoServer, unittest.TestCase):
         bucket = stack.resource("BodyBucket")
         stack.client("s3").put_object(Bucket=bucket, Key="bodies/iam/probe", Body=b"{}")
         stack.client("s3").put_object(Bucket=bucket, Key="other/probe", Body=b"{}")
+        bus = stack.resource("EventBus")
+        other_bus = stack.client("events").create_event_bus(Name="iam-other")["EventBusArn"]
         outside = {
             "ingest reads a stored body": lambda: stack.client("s3", "ingest").get_object(
                 Bucket=bucket, Key="bodies/iam/probe"),
@@ -189,6 +200,16 @@ class IamStackTest(MotoServer, unittest.TestCase):
                 TableName=events, Item=key),
             "reprocess sends to the parking queue": lambda: stack.client("sqs", "reprocess").send_message(
                 QueueUrl=parking, MessageBody="{}"),
+            "ingest puts events on the bus": lambda: stack.client("events", "ingest").put_events(
+                Entries=[probe_event(bus)]),
+            "reprocess puts events on the bus": lambda: stack.client("events", "reprocess").put_events(
+                Entries=[probe_event(bus)]),
+            "processor puts events on another bus": lambda: stack.client("events", "processor").put_events(
+                Entries=[probe_event(other_bus)]),
+            "processor puts events on the default bus": lambda: stack.client("events", "processor").put_events(
+                Entries=[{k: v for k, v in probe_event(bus).items() if k != "EventBusName"}]),
+            "processor puts on its bus and another in one request": lambda: stack.client("events", "processor").put_events(
+                Entries=[probe_event(bus), probe_event("iam-other")]),
             "a caller without keys the emulator issued": lambda: boto3.client(
                 "sqs", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="test",
                 aws_secret_access_key="test").send_message(QueueUrl=main, MessageBody="{}"),

@@ -18,7 +18,12 @@ The documented behaviour these tests hold the wrapper to:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html);
 - an S3 object action is authorized against the object's ARN, and a bucket policy's explicit
   Deny wins over the caller's allow only where its statement applies, conditions included
-  (moto's own check denies whenever a Deny statement's condition fails).
+  (moto's own check denies whenever a Deny statement's condition fails);
+- a PutEvents is authorized against the event bus of each entry (its resource type is
+  `event-bus`: "Actions, resources, and condition keys for Amazon EventBridge",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html),
+  named by name or by ARN, the account's `default` bus when an entry names none
+  (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html).
 They run in-process (moto's mock) with a role assumed as the local stack assumes each function's.
 """
 
@@ -71,6 +76,16 @@ class PermissionsTest(unittest.TestCase):
             [("BatchWriteItem", f"{table}/a"), ("BatchWriteItem", f"{table}/b")],
         )
         self.assertEqual(moto_iam.dynamodb_permissions("ListTables", {}, REGION, ACCOUNT), [("ListTables", "*")])
+
+    def test_put_events_is_authorized_on_each_distinct_bus_of_its_entries(self):
+        bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus"
+        elsewhere = "arn:aws:events:eu-west-1:210987654321:event-bus/shared"
+        entries = [{"EventBusName": "a"}, {"EventBusName": f"{bus}/a"}, {}, {"EventBusName": elsewhere}, {"EventBusName": "a"}]
+        self.assertEqual(
+            moto_iam.events_permissions("PutEvents", {"Entries": entries}, REGION, ACCOUNT),
+            [("PutEvents", f"{bus}/a"), ("PutEvents", f"{bus}/default"), ("PutEvents", elsewhere)],
+        )
+        self.assertEqual(moto_iam.events_permissions("ListRules", {"Entries": None}, REGION, ACCOUNT), [("ListRules", "*")])
 
     def test_log_resources(self):
         group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f"
@@ -174,7 +189,8 @@ class QueuePolicyTest(unittest.TestCase):
 @mock_aws
 class EnforcementTest(WithoutEndpoint, unittest.TestCase):
     """A role allowed UpdateItem on one table, PutItem on another, SendMessage and DeleteMessage
-    on one queue and GetSecretValue on one secret; everything else must be denied."""
+    on one queue, GetSecretValue on one secret and PutEvents on two buses; everything else must
+    be denied."""
 
     def setUp(self):
         moto_iam.enforce(False)
@@ -197,6 +213,10 @@ class EnforcementTest(WithoutEndpoint, unittest.TestCase):
         secrets = boto3.client("secretsmanager", **admin)
         self.secret_arn = secrets.create_secret(Name="sources", SecretString="{}")["ARN"]
         secrets.create_secret(Name="other", SecretString="{}")
+        events = boto3.client("events", **admin)
+        self.bus_arn = events.create_event_bus(Name="hookline")["EventBusArn"]
+        second_bus_arn = events.create_event_bus(Name="second")["EventBusArn"]
+        events.create_event_bus(Name="other")
         table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
         policy = {
             "Version": "2012-10-17",
@@ -205,6 +225,7 @@ class EnforcementTest(WithoutEndpoint, unittest.TestCase):
                 {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"{table}/events"},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:DeleteMessage", "sqs:ReceiveMessage"], "Resource": allowed_arn},
                 {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": self.secret_arn},
+                {"Effect": "Allow", "Action": "events:PutEvents", "Resource": [self.bus_arn, second_bus_arn]},
                 {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
                  "Resource": ["arn:aws:s3:::bodies-test/bodies/*", "arn:aws:s3:::bodies-test/secret/*"]},
             ],
@@ -277,6 +298,25 @@ class EnforcementTest(WithoutEndpoint, unittest.TestCase):
         self.assertFalse(self.denied(lambda: secrets.get_secret_value(SecretId="sources")))
         self.assertFalse(self.denied(lambda: secrets.get_secret_value(SecretId=self.secret_arn)))
         self.assertTrue(self.denied(lambda: secrets.get_secret_value(SecretId="other")))
+
+    def test_put_events_needs_the_permission_on_the_bus_of_each_entry(self):
+        events = boto3.client("events", **self.role)
+
+        def put(*buses: str | None):
+            entries = [
+                {"Source": "hookline.test", "DetailType": "probe", "Detail": "{}", **({"EventBusName": b} if b else {})}
+                for b in buses
+            ]
+            answer = events.put_events(Entries=entries)
+            self.assertEqual(answer["FailedEntryCount"], 0, answer)
+
+        self.assertFalse(self.denied(lambda: put("hookline")))
+        self.assertFalse(self.denied(lambda: put(self.bus_arn)), "the bus named by its ARN")
+        self.assertTrue(self.denied(lambda: put("other")))
+        self.assertTrue(self.denied(lambda: put(None)), "no bus named: the default bus")
+        self.assertFalse(self.denied(lambda: put("hookline", "second", self.bus_arn)))
+        self.assertTrue(self.denied(lambda: put("hookline", "other")), "each entry's bus, not the first one's")
+        self.assertTrue(self.denied(lambda: put("other", "hookline")))
 
     def test_a_queue_policy_denies_a_caller_its_own_policy_allows(self):
         admin = {"region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}

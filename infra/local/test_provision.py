@@ -169,6 +169,8 @@ class TagLoaderTest(unittest.TestCase):
                 "DeadLetterQueueDepthAlarm",
                 "ParkingQueueDepthAlarm",
                 "MainQueueAgeAlarm",
+                "EventBus",
+                "EventBridgeFailuresAlarm",
                 "IngestErrorsAlarm",
                 "IngestThrottlesAlarm",
                 "ProcessorErrorsAlarm",
@@ -383,6 +385,7 @@ class EnvFileTest(unittest.TestCase):
         ctx.resources["EventsTable"] = ResolvedResource(ref="hookline-local-events")
         ctx.resources["DeadLetterLedgerTable"] = ResolvedResource(ref="hookline-local-dead-letters")
         ctx.resources["BodyBucket"] = ResolvedResource(ref="hookline-local-bodybucket")
+        ctx.resources["EventBus"] = ResolvedResource(ref="hookline-local-events")
         self.assertEqual(
             function_environment(ctx, warn=self.fail),
             {
@@ -394,6 +397,7 @@ class EnvFileTest(unittest.TestCase):
                 "HOOKLINE_DLQ_URL": "http://127.0.0.1:4566/123456789012/hookline-local-dlq",
                 "HOOKLINE_IDEMPOTENCY_TABLE": "hookline-local-idempotency",
                 "HOOKLINE_EVENTS_TABLE": "hookline-local-events",
+                "HOOKLINE_EVENT_BUS": "hookline-local-events",
                 "HOOKLINE_BODY_BUCKET": "hookline-local-bodybucket",
                 "HOOKLINE_MAX_CONCURRENCY": "10",
                 "HOOKLINE_COMPLETED_TTL_SECONDS": "604800",
@@ -858,6 +862,11 @@ class LeastPrivilegeTest(unittest.TestCase):
                 ("sqs:SendMessage", arn("DeadLetterQueue")),
                 ("dynamodb:UpdateItem", arn("IdempotencyTable")),
                 ("dynamodb:PutItem", arn("EventsTable")),
+                ("events:PutEvents", json.dumps({"Fn::If": [
+                    "CreatesEventBus",
+                    {"Fn::GetAtt": ["EventBus", "Arn"]},
+                    {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"},
+                ]}, sort_keys=True)),
                 ("s3:GetObject", json.dumps({"Fn::Sub": "${BodyBucket.Arn}/bodies/*"})),
             },
             "Reprocess": {(a, arn("DeadLetterQueue")) for a in consume}
@@ -865,6 +874,7 @@ class LeastPrivilegeTest(unittest.TestCase):
                 ("sqs:SendMessage", arn("MainQueue")),
                 ("sqs:SendMessage", arn("DeadLetterQueue")),
                 ("dynamodb:GetItem", arn("IdempotencyTable")),
+                ("dynamodb:GetItem", arn("EventsTable")),
                 ("dynamodb:GetItem", arn("DeadLetterLedgerTable")),
                 ("dynamodb:UpdateItem", arn("DeadLetterLedgerTable")),
             },
@@ -984,8 +994,10 @@ class LeastPrivilegeTest(unittest.TestCase):
             },
         )
         self.assertIn("HOOKLINE_EVENTS_TABLE", names["ProcessorFunction"])
+        self.assertIn("HOOKLINE_EVENT_BUS", names["ProcessorFunction"])
         self.assertIn("HOOKLINE_BODY_BUCKET", names["ProcessorFunction"])
         self.assertIn("HOOKLINE_LEDGER_TABLE", names["ReprocessFunction"])
+        self.assertIn("HOOKLINE_EVENTS_TABLE", names["ReprocessFunction"])
 
     def test_tables_survive_teardown(self):
         for lid in ("IdempotencyTable", "EventsTable", "DeadLetterLedgerTable"):
@@ -1049,6 +1061,8 @@ class ObservabilityTest(unittest.TestCase):
              json.dumps({"Ref": "OldestMessageAlarmSeconds"})),
             # Ingest's own metric: a sources secret that cannot be refreshed.
             ("Hookline", "SourcesConfigStaleSeconds", '"ingest"', "GreaterThanThreshold", "0"),
+            # The processor's own: events it could not put on the EventBridge bus.
+            ("Hookline", "EventBridgeFailures", '"processor"', "GreaterThanThreshold", "0"),
         } | {
             ("AWS/Lambda", metric, json.dumps({"Ref": fn}), "GreaterThanThreshold", "0")
             for fn in FUNCTIONS for metric in ("Errors", "Throttles")
@@ -1085,7 +1099,8 @@ class ObservabilityTest(unittest.TestCase):
         self.assertIn("SEARCH('{Hookline,Function,Source} MetricName=\"Accepted\"', 'Sum', 60)", expressions)
         self.assertIn("SEARCH('{Hookline,Function,Reason} MetricName=\"Rejected\"', 'Sum', 60)", expressions)
         self.assertIn(("Hookline", "EnqueueFailed", "Function", "ingest"), metrics)
-        for m in ("Processed", "Duplicates", "TransientFailures", "PermanentFailures", "PayloadConflicts"):
+        for m in ("Processed", "Duplicates", "TransientFailures", "PermanentFailures", "PayloadConflicts",
+                  "EventBridgeFailures"):
             self.assertIn(("Hookline", m, "Function", "processor"), metrics)
         for m in ("DeadLettersSeen", "Replayed", "Parked"):
             self.assertIn(("Hookline", m, "Function", "reprocess"), metrics)
@@ -1263,6 +1278,49 @@ class EndToEndTest(MotoServer, unittest.TestCase):
         self.assertEqual(
             sm.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"], SOURCES_JSON.read_text()
         )
+
+    def test_the_event_bus_is_created_unless_the_stack_is_given_one(self):
+        events, iam = self.client("events"), self.client("iam")
+
+        def role_bus(stack: str) -> str:
+            document = iam.get_role_policy(RoleName=f"{stack}-ProcessorRole", PolicyName="processor")["PolicyDocument"]
+            (statement,) = [st for st in document["Statement"] if st["Sid"] == "PublishEvents"]
+            return statement["Resource"]
+
+        def processor_bus(env_file) -> str:
+            """The processor's HOOKLINE_EVENT_BUS, which no other function has."""
+            document = json.loads(provision.functions_file(env_file).read_text())
+            buses = {f["name"]: f["environment"].get("HOOKLINE_EVENT_BUS") for f in document["functions"]}
+            self.assertEqual({name for name, bus in buses.items() if bus is not None}, {"processor"})
+            return buses["processor"]
+
+        env_file = self.tmp / "bus.env"
+        common = ["--stack-name", "e2e", "--env-file", str(env_file), "--secret-value", f"SourcesSecret={SOURCES_JSON}"]
+        first = self.run_provision(*common)
+        bus = events.describe_event_bus(Name="e2e-events")
+        self.assertIn(f"created   EventBus (event bus) {bus['Arn']}", first)
+        self.assertEqual(bus["Arn"], "arn:aws:events:us-east-1:123456789012:event-bus/e2e-events")
+        self.assertEqual(role_bus("e2e"), bus["Arn"], "GetAtt EventBus.Arn")
+        env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if not line.startswith("#"))
+        self.assertEqual(env["HOOKLINE_EVENT_BUS"], "e2e-events", "Ref EventBus")
+        self.assertEqual(env["HOOKLINE_RESOURCE_EVENT_BUS"], "e2e-events")
+        self.assertEqual(processor_bus(env_file), "e2e-events")
+        self.assertIn("unchanged EventBus", self.run_provision(*common))
+
+        # Given an existing bus, the stack creates none and the processor puts on that one.
+        events.create_event_bus(Name="shared-bus")
+        shared_env = self.tmp / "shared.env"
+        shared = self.run_provision("--stack-name", "e2e-shared", "--env-file", str(shared_env),
+                                    "--secret-value", f"SourcesSecret={SOURCES_JSON}", "--param", "EventBusName=shared-bus")
+        self.assertNotIn("EventBus (event bus)", shared)
+        self.assertRegex(shared, r"skipped .*1 AWS::Events::EventBus")
+        self.assertEqual(sorted(b["Name"] for b in events.list_event_buses()["EventBuses"]),
+                         ["default", "e2e-events", "shared-bus"])
+        env = dict(line.split("=", 1) for line in shared_env.read_text().splitlines() if not line.startswith("#"))
+        self.assertEqual(env["HOOKLINE_EVENT_BUS"], "shared-bus")
+        self.assertNotIn("HOOKLINE_RESOURCE_EVENT_BUS", env)
+        self.assertEqual(processor_bus(shared_env), "shared-bus")
+        self.assertEqual(role_bus("e2e-shared"), events.describe_event_bus(Name="shared-bus")["Arn"])
 
     def test_tables_secrets_and_fifo_from_another_template(self):
         template = self.tmp / "tables.yaml"

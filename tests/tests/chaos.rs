@@ -23,7 +23,11 @@
 //! poison event is in the parking queue with a PARKED ledger record and no effect; the main and
 //! dead-letter queues are empty (nothing in flight) and the parking queue holds nothing else
 //! (nothing lost); the faults really happened (503s were answered, batches were interrupted);
-//! and no configured secret appears in any log of the run.
+//! and no configured secret appears in any log of the run. In the EventBridge mode (chaos.sh's
+//! `HOOKLINE_CHAOS_EVENTBRIDGE`, on for half the sources by default) the events of those
+//! sources also go to the bus, under a claim: a rule delivers them to a queue of the run's, and
+//! every good event of them must be there (0 lost); copies of one (a kill or the outage between
+//! a put and its COMPLETED marker) are counted and reported.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -86,6 +90,58 @@ struct Clients {
     sqs: aws_sdk_sqs::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     s3: aws_sdk_s3::Client,
+    eventbridge: aws_sdk_eventbridge::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+}
+
+/// The sources the run's sources document routes to EventBridge (chaos.sh's
+/// `HOOKLINE_CHAOS_EVENTBRIDGE`), read from the stack's secret.
+async fn eventbridge_sources(clients: &Clients) -> BTreeSet<String> {
+    let secret = clients
+        .secrets
+        .get_secret_value()
+        .secret_id(required("HOOKLINE_SOURCES_SECRET_ID"))
+        .send()
+        .await
+        .expect("reading the sources secret");
+    let document: serde_json::Value = serde_json::from_str(secret.secret_string().unwrap()).unwrap();
+    let routes = |config: &serde_json::Value| match &config["destination"] {
+        serde_json::Value::String(one) => one == "eventbridge",
+        serde_json::Value::Array(list) => list.iter().any(|d| d == "eventbridge"),
+        _ => false,
+    };
+    document["sources"].as_object().unwrap().iter().filter(|(_, c)| routes(c)).map(|(n, _)| n.clone()).collect()
+}
+
+/// A queue receiving, through a rule on the stack's bus, every event of `sources`.
+async fn bus_queue(clients: &Clients, sources: &BTreeSet<String>) -> String {
+    let queue = hookline_tests::create_queue(&clients.sqs, "chaos-bus").await;
+    let bus = required("HOOKLINE_EVENT_BUS");
+    let pattern = serde_json::json!({"source": sources.iter().map(|s| format!("hookline.{s}")).collect::<Vec<_>>()});
+    clients
+        .eventbridge
+        .put_rule()
+        .name("chaos-bus-events")
+        .event_bus_name(&bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("creating the rule");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(hookline_tests::queue_arn(&clients.sqs, &queue).await)
+        .build()
+        .unwrap();
+    clients
+        .eventbridge
+        .put_targets()
+        .rule("chaos-bus-events")
+        .event_bus_name(&bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("adding the rule's target");
+    queue
 }
 
 /// A queue's message counts by attribute (visible, in flight, delayed); `None` while the
@@ -148,7 +204,11 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
         s3: hookline_aws::s3_client(&sdk),
+        eventbridge: aws_sdk_eventbridge::Client::new(&sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
     });
+    let bus_sources = eventbridge_sources(&clients).await;
+    let bus_queue = if bus_sources.is_empty() { None } else { Some(bus_queue(&clients, &bus_sources).await) };
     let main_queue = required("HOOKLINE_QUEUE_URL");
     let dead_letter_queue = required("HOOKLINE_DLQ_URL");
     let parking_queue = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
@@ -325,6 +385,28 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         })
         .collect();
     let parked_set: BTreeSet<String> = parked.iter().cloned().collect();
+    // The bus: the events a rule delivered, per event id.
+    let source_of = |event_id: &str| event_id.split(':').next().unwrap_or_default().to_owned();
+    let on_bus = |id: &String| bus_sources.contains(&source_of(id));
+    let mut bus_events: BTreeMap<String, usize> = BTreeMap::new();
+    if let Some(queue) = &bus_queue {
+        for message in drain_messages(&clients.sqs, queue).await {
+            let event: serde_json::Value = serde_json::from_str(message.body().unwrap_or_default()).unwrap();
+            let id = event["detail"]["event_id"].as_str().unwrap_or("<no event id>").to_owned();
+            if event["source"] != format!("hookline.{}", source_of(&id)) {
+                problems.push(format!("bus event {id} has source {}", event["source"]));
+            }
+            *bus_events.entry(id).or_default() += 1;
+        }
+    }
+    let bus_expected: BTreeSet<String> = good.iter().filter(|id| on_bus(id)).cloned().collect();
+    let bus_delivered: BTreeSet<String> = bus_events.keys().cloned().collect();
+    let bus_lost: Vec<&String> = bus_expected.difference(&bus_delivered).collect();
+    let bus_unexpected: Vec<&String> = bus_delivered.difference(&bus_expected).collect();
+    let bus_duplicates: usize = bus_events.values().map(|n| n - 1).sum();
+    let claimed: BTreeSet<&String> = idempotency.iter().map(|(key, _)| key).collect();
+    let claimed_table_only: Vec<&String> = good.iter().filter(|id| !on_bus(id) && claimed.contains(id)).collect();
+
     let ledger = DynamoLedger::new(clients.dynamodb.clone(), required("HOOKLINE_LEDGER_TABLE"));
     let mut poison_ledgered = 0;
     for event_id in &poison {
@@ -397,6 +479,11 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
         .row("effects", effects.len(), "items in the events table")
         .row("bodies stored", stored_bodies, "objects in the body bucket: one per large event")
         .row("effects twice", twice.len(), "events processed more than once: must be 0")
+        .row("eventbridge sources", bus_sources.len(), "routed to the table and the bus (HOOKLINE_CHAOS_EVENTBRIDGE)")
+        .row("  bus: expected", bus_expected.len(), "good events of those sources")
+        .row("  bus: delivered", bus_delivered.len(), "distinct event ids a rule delivered from the bus")
+        .row("  bus: duplicates", bus_duplicates, "extra copies (same event id): a kill between put and COMPLETED")
+        .row("  bus: lost", bus_lost.len(), "expected, never delivered: must be 0")
         .row("secrets searched", format!("{} in {} logs", secrets.len(), logs.len()), "")
         .row("sending took", format!("{sent_in:.1?}"), "")
         .row("settled after", format!("{settled_in:.1?}"), "all queues quiet");
@@ -410,7 +497,15 @@ async fn nothing_is_lost_and_nothing_takes_effect_twice_under_faults() {
     assert_eq!(effects, good, "the effects are exactly the good events");
     assert!(twice.is_empty(), "effects taken twice: {twice:?}");
     assert!(outcomes.processed.keys().all(|id| good.contains(id)), "only good events took effect");
-    assert!(good.is_subset(&completed), "every good event's idempotency record is COMPLETED");
+    assert!(
+        bus_expected.is_subset(&completed),
+        "every good event routed to EventBridge (under a claim) has its idempotency record COMPLETED"
+    );
+    assert!(claimed_table_only.is_empty(), "the events table alone takes no claim: {claimed_table_only:?}");
+    assert!(bus_lost.is_empty(), "events lost on the bus: {bus_lost:?}");
+    assert!(bus_unexpected.is_empty(), "bus events of no good event of an EventBridge source: {bus_unexpected:?}");
+    // Duplicates on the bus are reported, not refused: the run kills processors and stops the
+    // emulator, and a put whose COMPLETED marker was lost is put again (README: Destinations).
     assert_eq!(stored_bodies, planned.large, "each large event's body stored once, under one key");
     assert_eq!(parked.len(), parked_set.len(), "each poison event parked once: {parked:?}");
     assert_eq!(parked_set, poison, "the parking queue holds exactly the poison events");

@@ -2,7 +2,10 @@
 //! main queue, processor, dead-letter queue, reprocess, ledger, parking queue, and the
 //! operator's redrive. Failures are injected with payload markers (the test stack runs with
 //! `HOOKLINE_FAULT_INJECTION=payload_markers`, MaxReceiveCount 2, a replay budget of 1 and
-//! one-second delays).
+//! one-second delays). `acme` keeps the default destination (the events table alone, no
+//! claim); the redrive tests use `acme-claimed` (the table and EventBridge, under a claim),
+//! whose claim counts attempts across a redrive, which a marker needs to stop failing once an
+//! operator sends the event back.
 
 use std::process::Command;
 use std::time::Duration;
@@ -37,11 +40,16 @@ async fn clients() -> Clients {
 
 /// Sends a webhook that fails as `fault` says; returns its event id.
 fn send_faulty(fault: &str) -> String {
+    send_faulty_to("acme", fault)
+}
+
+/// [`send_faulty`] for another Standard Webhooks source.
+fn send_faulty_to(source: &str, fault: &str) -> String {
     let sender_id = unique_name("msg_dead");
     let body = format!(r#"{{"type":"invoice.paid","hookline_fault":"{fault}"}}"#);
-    let (status, response) = post_signed("acme", body.as_bytes(), &sender_id);
+    let (status, response) = post_signed(source, body.as_bytes(), &sender_id);
     assert_eq!(status, 202, "{response}");
-    format!("acme:{sender_id}")
+    format!("{source}:{sender_id}")
 }
 
 /// One receive of up to 10 messages, with `visibility_timeout`: the ids of those for
@@ -168,6 +176,7 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
         body: body.to_vec(),
         stored_body: None,
         body_is_json: hookline_domain::envelope::is_embeddable_json(body),
+        destinations: Default::default(),
     }
     .to_json();
     let dlq = required("HOOKLINE_DLQ_URL");
@@ -187,7 +196,7 @@ async fn a_completed_duplicate_arriving_in_the_dead_letter_queue_is_dropped() {
 async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) -> LedgerRecord {
     let _turn = QUEUES.lock().await;
     let clients = clients().await;
-    let event_id = send_faulty("transient:5");
+    let event_id = send_faulty_to("acme-claimed", "transient:5");
     ledger_with(&clients, &event_id, LedgerStatus::Parked).await;
     let parking = required("HOOKLINE_RESOURCE_PARKING_QUEUE");
     eventually("the message in the parking queue", LIMIT, || async {
@@ -199,8 +208,12 @@ async fn parked_then_redriven(redrive: impl AsyncFnOnce(&Clients, &str, &str)) -
 
     let stored = stored_event(&clients.dynamodb, &event_id).await;
     assert_eq!(stored["event_id"].as_s().unwrap(), &event_id);
-    let record = item(&clients.dynamodb, &required("HOOKLINE_IDEMPOTENCY_TABLE"), &event_id).await.unwrap();
-    assert_eq!(record["status"].as_s().unwrap(), "COMPLETED");
+    // The table is written first, under the claim; COMPLETED follows EventBridge's put.
+    let table = required("HOOKLINE_IDEMPOTENCY_TABLE");
+    let record = eventually("the claim to be COMPLETED", LIMIT, || async {
+        item(&clients.dynamodb, &table, &event_id).await.filter(|r| r["status"].as_s().is_ok_and(|s| s == "COMPLETED"))
+    })
+    .await;
     assert_eq!(record["attempts"].as_n().unwrap(), "6", "processed once after the redrive");
     let ledger = clients.ledger.get(&event_id).await.unwrap().unwrap();
     assert!(ledger.history.len() >= 2, "every dead letter of the event recorded: {:?}", ledger.history);

@@ -63,6 +63,7 @@ fn sighting(message_id: &str, receive_count: u32, seen_at_millis: i64) -> Ledger
         message_id: message_id.into(),
         letter_id: format!("letter-{message_id}"),
         receive_count,
+        letter_receive_count: 1,
         attempts: 1,
         failure: Some(RecordedError::new(FailureKind::Permanent, "Poison", "cannot be processed")),
         status: LedgerStatus::Parked,
@@ -86,6 +87,7 @@ async fn each_sighting_is_one_request_written_only_over_the_version_read() {
     assert_eq!(requests.take(), 1);
     let first = read(&ledger).await.unwrap();
     assert_eq!((first.version, first.history.len()), (1, 1));
+    assert_eq!(first.latest.letter_receive_count, 1, "the delivery the letter was dead-lettered at");
 
     // The same message again (SQS delivered it twice): refreshed, no new history entry.
     requests.take();

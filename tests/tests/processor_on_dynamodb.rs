@@ -1,5 +1,6 @@
-//! The processor with its real adapters (DynamoDB idempotency store and events sink, SQS
-//! visibility and dead-letter queue) against the emulator.
+//! The processor with its real adapters (DynamoDB idempotency store and events table, SQS
+//! visibility and dead-letter queue) against the emulator. The event bus is the in-memory
+//! fake here: `eventbridge.rs` puts events on the emulator's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,9 +12,12 @@ use hookline_domain::InboundRecord;
 use hookline_domain::dead_letter::attribute as dead_letter_attribute;
 use hookline_domain::envelope::{EventType, Origin};
 use hookline_domain::idempotency::{self, RecordStatus};
-use hookline_ports::fakes::{FixedClock, ScriptedHandler, sample_envelope};
-use hookline_ports::{Claim, ClaimOutcome, ClaimRequest, Handled, HandlerError, IdempotencyStore, WebhookHandler};
-use hookline_processor::{Processor, ProcessorSettings, RecordOutcome};
+use hookline_domain::{Destination, Destinations as Routes};
+use hookline_ports::fakes::{FixedClock, MemoryEventBus, ScriptedHandler, sample_envelope};
+use hookline_ports::{
+    Claim, ClaimOutcome, ClaimRequest, Delivery, Handled, HandlerError, IdempotencyStore, Recorded, WebhookHandler,
+};
+use hookline_processor::{DefaultHandler, Processor, ProcessorSettings, RecordOutcome};
 use hookline_tests::{create_event_table, create_queue, drain, item_count, sdk_config};
 
 const NOW: i64 = 1_795_867_200_000;
@@ -31,7 +35,18 @@ impl<H: WebhookHandler> WebhookHandler for Counting<H> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.handle(event, claim).await
     }
+
+    fn records_itself(&self, event: &Envelope) -> bool {
+        self.inner.records_itself(event)
+    }
+
+    async fn handle_unclaimed(&self, event: &Envelope, delivery: Delivery) -> Result<Recorded, HandlerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.handle_unclaimed(event, delivery).await
+    }
 }
+
+type Sink = Counting<DefaultHandler<DynamoEventsSink, MemoryEventBus>>;
 
 struct Stack {
     sqs: aws_sdk_sqs::Client,
@@ -58,9 +73,13 @@ async fn stack() -> Stack {
 }
 
 impl Stack {
-    fn sink(&self) -> Counting<DynamoEventsSink> {
+    fn sink(&self) -> Sink {
+        self.sink_with(MemoryEventBus::new())
+    }
+
+    fn sink_with(&self, bus: MemoryEventBus) -> Sink {
         Counting {
-            inner: DynamoEventsSink::new(self.dynamodb.clone(), &self.events_table, self.store.clone()),
+            inner: DefaultHandler::new(DynamoEventsSink::new(self.dynamodb.clone(), &self.events_table), bus),
             calls: Arc::default(),
         }
     }
@@ -126,6 +145,8 @@ fn record(body: String) -> InboundRecord {
     }
 }
 
+/// The events table's conditional write is the event's record: of 20 simultaneous deliveries
+/// one stores the event and the others find it, with no idempotency record at all.
 #[tokio::test]
 async fn concurrent_deliveries_of_one_event_produce_exactly_one_effect() {
     let stack = stack().await;
@@ -139,33 +160,19 @@ async fn concurrent_deliveries_of_one_event_produce_exactly_one_effect() {
         })
         .collect();
     let mut processed = 0;
-    let mut outcomes = Vec::new();
     for task in tasks {
-        let outcome = task.await.unwrap();
-        outcomes.push(outcome.clone());
-        match outcome {
+        match task.await.unwrap() {
             RecordOutcome::Processed => processed += 1,
             RecordOutcome::Duplicate => {}
-            // Retried, never acknowledged: a live claim sends the others away
-            // (InProgressElsewhere). The emulator also answers some of 20 simultaneous
-            // conditional writes with errors (StoreUnavailable) or lets two claims through, in
-            // which case the claim token stops the loser at commit time (LockLost).
-            RecordOutcome::Retry { .. } => {}
+            // The emulator answers some of 20 simultaneous requests with errors: retried.
+            RecordOutcome::Retry { class, .. } if class == "EventsTableUnavailable" => {}
             other => panic!("{other:?}"),
         }
     }
     assert_eq!(processed, 1);
-    // On DynamoDB the conditional claim admits exactly one handler run. The emulator's
-    // conditional writes are not atomic under concurrency, so there a racing second claim can
-    // reach the handler; its transaction then fails on the claim token and writes nothing.
-    // The effect itself is what must be single, and it is checked on both.
-    let calls = sink.calls.load(Ordering::SeqCst);
-    let lock_lost =
-        outcomes.iter().filter(|o| matches!(o, RecordOutcome::Retry { class, .. } if class == "LockLost")).count();
-    assert_eq!(calls, 1 + lock_lost, "every handler run beyond the first must have lost its claim");
+    assert_eq!(sink.calls.load(Ordering::SeqCst), 20, "one write per delivery");
     assert_eq!(item_count(&stack.dynamodb, &stack.events_table).await, 1);
-    let stored = stack.store.get("stripe:evt_concurrent").await.unwrap().unwrap();
-    assert_eq!(stored.status, RecordStatus::Completed);
+    assert_eq!(stack.store.get("stripe:evt_concurrent").await.unwrap(), None, "no claim was taken");
 }
 
 #[tokio::test]
@@ -196,37 +203,54 @@ async fn the_sink_stores_signed_and_unsigned_metadata_apart() {
 }
 
 #[tokio::test]
-async fn the_sink_keeps_one_effect_under_redelivery_even_after_the_marker_expired() {
+async fn redeliveries_find_the_event_and_write_nothing() {
     let stack = stack().await;
     let sink = stack.sink();
     let body = envelope("stripe:evt_redelivered", "{}");
     let processor = stack.processor(sink.clone(), NOW);
-    for _ in 0..3 {
-        processor.process_batch(vec![record(body.clone())], DEADLINE).await;
+    let mut outcomes = Vec::new();
+    for receive_count in [2, 3, 4] {
+        let delivered = InboundRecord { receive_count, ..record(body.clone()) };
+        outcomes.push(processor.process_batch(vec![delivered], DEADLINE).await.remove(0).outcome);
     }
-    assert_eq!(sink.calls.load(Ordering::SeqCst), 1);
-
-    // The idempotency record vanished (as after its TTL) but the effect is there: the handler
-    // runs again, finds its effect already written, and only restores the marker.
-    stack
+    assert_eq!(outcomes, [RecordOutcome::Processed, RecordOutcome::Duplicate, RecordOutcome::Duplicate]);
+    assert_eq!(item_count(&stack.dynamodb, &stack.events_table).await, 1);
+    let item = stack
         .dynamodb
-        .delete_item()
-        .table_name(stack.store.table())
+        .get_item()
+        .table_name(&stack.events_table)
         .key("event_id", AttributeValue::S("stripe:evt_redelivered".into()))
         .send()
         .await
+        .unwrap()
+        .item
         .unwrap();
-    let reports = processor.process_batch(vec![record(body)], DEADLINE).await;
-    assert_eq!(reports[0].outcome, RecordOutcome::Processed);
-    assert_eq!(item_count(&stack.dynamodb, &stack.events_table).await, 1);
-    assert_eq!(stack.store.get("stripe:evt_redelivered").await.unwrap().unwrap().status, RecordStatus::Completed);
+    assert_eq!(item["attempt"].as_n().unwrap(), "2", "the delivery that stored it");
+    assert_eq!(stack.store.get("stripe:evt_redelivered").await.unwrap(), None);
+}
+
+/// The store's own answers, straight: stored, the same payload again, another payload.
+#[tokio::test]
+async fn the_events_table_tells_a_duplicate_from_a_payload_conflict() {
+    use hookline_ports::EventStore;
+    let stack = stack().await;
+    let table = DynamoEventsSink::new(stack.dynamodb.clone(), &stack.events_table);
+    let event = sample_envelope("stripe:evt_answers", br#"{"v":1}"#);
+    assert_eq!(table.store(&event, 1).await, Ok(Recorded::Stored));
+    assert_eq!(table.store(&event, 2).await, Ok(Recorded::AlreadyStored));
+    let other = sample_envelope("stripe:evt_answers", br#"{"v":2}"#);
+    assert_eq!(table.store(&other, 1).await, Ok(Recorded::Conflict { stored_fingerprint: event.body_sha256_hex() }));
 }
 
 #[tokio::test]
 async fn a_crash_mid_processing_is_completed_by_the_next_receive_after_the_lock_expires() {
     let stack = stack().await;
-    let sink = stack.sink();
-    let body = envelope("stripe:evt_crash", "{}");
+    let bus = MemoryEventBus::new();
+    let sink = stack.sink_with(bus.clone());
+    // Both destinations: under a claim, the table first, then the bus.
+    let mut event = sample_envelope("stripe:evt_crash", b"{}");
+    event.destinations = Routes::from_list([Destination::EventsTable, Destination::EventBridge]).unwrap();
+    let body = event.to_json();
     // The crashed invocation: it claimed, then died.
     let claimed = stack
         .store
@@ -250,7 +274,10 @@ async fn a_crash_mid_processing_is_completed_by_the_next_receive_after_the_lock_
     let late = stack.processor(sink.clone(), after).process_batch(vec![record(body)], after + 30_000).await;
     assert_eq!(late[0].outcome, RecordOutcome::Processed);
     assert_eq!(sink.calls.load(Ordering::SeqCst), 1);
-    assert_eq!(stack.store.get("stripe:evt_crash").await.unwrap().unwrap().attempts, 2);
+    let stored = stack.store.get("stripe:evt_crash").await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.status), (2, RecordStatus::Completed));
+    assert_eq!(item_count(&stack.dynamodb, &stack.events_table).await, 1);
+    assert_eq!(bus.events().len(), 1);
 }
 
 #[tokio::test]
@@ -314,7 +341,7 @@ async fn a_payload_conflict_is_detected_by_the_real_store() {
     processor.process_batch(vec![record(envelope("stripe:evt_same", "{\"v\":1}"))], DEADLINE).await;
     let reports = processor.process_batch(vec![record(envelope("stripe:evt_same", "{\"v\":2}"))], DEADLINE).await;
     assert_eq!(reports[0].outcome, RecordOutcome::DeadLettered { class: "PayloadConflict".into() });
-    assert_eq!(sink.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(item_count(&stack.dynamodb, &stack.events_table).await, 1);
     let dead = drain(&stack.sqs, &stack.dlq_url).await;
     assert_eq!(dead[0].attributes[dead_letter_attribute::ERROR_CLASS], "PayloadConflict");
 }

@@ -1,6 +1,10 @@
-//! The default [`WebhookHandler`]: stores each event in a DynamoDB events table, writing the
-//! event and the COMPLETED marker in one `TransactWriteItems`, so the effect happens exactly
-//! once even if the function dies right after it.
+//! The events table ([`EventStore`]): one item per event, written by one conditional
+//! `PutItem` that is its own idempotency record. The write succeeds only for a new event id;
+//! when the id is already there, DynamoDB hands back the stored item
+//! (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), and its `body_sha256` tells a duplicate
+//! (the same payload: nothing is written) from a payload conflict (another body under the
+//! same id). So the events-table destination needs no claim and no COMPLETED marker: one
+//! write per webhook.
 //!
 //! Table: partition key `event_id` (S). Bodies up to [`MAX_STORED_BODY_BYTES`] are stored
 //! as binary (`body`). A larger one, which always travels by reference (ingest's inline
@@ -10,14 +14,15 @@
 //! above the size (possible only for a message written by something other than ingest) is
 //! kept as its SHA-256 with `body_omitted = true`.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use hookline_domain::Envelope;
-use hookline_ports::{Claim, Handled, HandlerError, IdempotencyStore, WebhookHandler};
+use hookline_ports::{EventStore, EventStoreError, Recorded};
 
-use crate::dynamo_idempotency_store::DynamoIdempotencyStore;
+use crate::dynamo_values::store_error;
 
 /// Largest body stored inline (DynamoDB items are limited to 400 KB including names).
 pub const MAX_STORED_BODY_BYTES: usize = 350_000;
@@ -26,25 +31,36 @@ pub const MAX_STORED_BODY_BYTES: usize = 350_000;
 pub struct DynamoEventsSink {
     client: aws_sdk_dynamodb::Client,
     table: String,
-    store: DynamoIdempotencyStore,
+}
+
+/// Attribute names of an event's item that the sink reads back.
+pub mod field {
+    pub const EVENT_ID: &str = "event_id";
+    pub const BODY_SHA256: &str = "body_sha256";
 }
 
 impl DynamoEventsSink {
-    /// `store` must be the idempotency store the processor claims with.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, store: DynamoIdempotencyStore) -> Self {
-        DynamoEventsSink { client, table: table.into(), store }
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoEventsSink { client, table: table.into() }
     }
 
-    fn event_put(&self, event: &Envelope, claim: &Claim) -> Put {
-        let mut put = Put::builder()
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn event_put(&self, event: &Envelope, attempt: u32) -> PutItemFluentBuilder {
+        let mut put = self
+            .client
+            .put_item()
             .table_name(&self.table)
             .item("event_id", AttributeValue::S(event.event_id.clone()))
             .item("source", AttributeValue::S(event.source.clone()))
             .item("scheme", AttributeValue::S(event.scheme.clone()))
             .item("received_at", AttributeValue::S(event.received_at.clone()))
-            .item("attempt", AttributeValue::N(claim.attempt.to_string()))
-            .item("body_sha256", AttributeValue::S(event.body_sha256_hex()))
-            .condition_expression("attribute_not_exists(event_id)");
+            .item("attempt", AttributeValue::N(attempt.to_string()))
+            .item(field::BODY_SHA256, AttributeValue::S(event.body_sha256_hex()))
+            .condition_expression("attribute_not_exists(event_id)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some(content_type) = &event.content_type {
             put = put.item("content_type", AttributeValue::S(content_type.clone()));
         }
@@ -85,48 +101,51 @@ impl DynamoEventsSink {
                 put.item("body_omitted", AttributeValue::Bool(true))
             }
         };
-        put.build().expect("table, item and condition are set")
+        put
     }
 }
 
-impl WebhookHandler for DynamoEventsSink {
-    async fn handle(&self, event: &Envelope, claim: &Claim) -> Result<Handled, HandlerError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(self.event_put(event, claim)).build())
-            .transact_items(
-                TransactWriteItem::builder().update(self.store.completion_update(claim, claim.expires_at)).build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Handled::DoneAndCompleted),
-            Err(SdkError::ServiceError(service)) => {
-                let message = DisplayErrorContext(service.err()).to_string();
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.into_err() else {
-                    return Err(HandlerError::transient("EventsTableUnavailable", message));
+impl EventStore for DynamoEventsSink {
+    async fn store(&self, event: &Envelope, attempt: u32) -> Result<Recorded, EventStoreError> {
+        let fingerprint = event.body_sha256_hex();
+        match self.event_put(event, attempt).send().await {
+            Ok(_) => Ok(Recorded::Stored),
+            Err(SdkError::ServiceError(service)) if service.err().is_conditional_check_failed_exception() => {
+                let PutItemError::ConditionalCheckFailedException(failed) = service.into_err() else {
+                    unreachable!("checked just above")
                 };
-                let codes: Vec<&str> =
-                    cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
-                match codes.as_slice() {
-                    // The event is already stored (its marker expired since): the effect
-                    // exists, so only the marker is missing.
-                    ["ConditionalCheckFailed", "None"] => self
-                        .store
-                        .complete(claim, claim.expires_at)
-                        .await
-                        .map(|()| Handled::DoneAndCompleted)
-                        .map_err(|e| HandlerError::transient("CompleteFailed", e.to_string())),
-                    [_, "ConditionalCheckFailed"] => {
-                        Err(HandlerError::transient("LockLost", "the claim expired and was taken over"))
-                    }
-                    _ => Err(HandlerError::transient("TransactionCanceled", format!("reasons: {codes:?}"))),
+                let stored =
+                    failed.item().and_then(|item| item.get(field::BODY_SHA256)).and_then(|v| v.as_s().ok()).cloned();
+                match stored {
+                    Some(stored) if stored == fingerprint => Ok(Recorded::AlreadyStored),
+                    Some(stored) => Ok(Recorded::Conflict { stored_fingerprint: stored }),
+                    None => Err(EventStoreError {
+                        retryable: true,
+                        message: "the event is stored, but its item could not be read back".into(),
+                    }),
                 }
             }
             Err(error) => {
-                Err(HandlerError::transient("EventsTableUnavailable", DisplayErrorContext(&error).to_string()))
+                let error = store_error("put", error);
+                Err(EventStoreError { retryable: error.retryable, message: error.message })
             }
         }
+    }
+
+    async fn stored_fingerprint(&self, event_id: &str) -> Result<Option<String>, EventStoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(field::EVENT_ID, AttributeValue::S(event_id.to_owned()))
+            .projection_expression(field::BODY_SHA256)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| {
+                let error = store_error("get", error);
+                EventStoreError { retryable: error.retryable, message: error.message }
+            })?;
+        Ok(output.item.and_then(|item| item.get(field::BODY_SHA256).and_then(|v| v.as_s().ok()).cloned()))
     }
 }

@@ -59,9 +59,8 @@ impl DynamoIdempotencyStore {
         &self.table
     }
 
-    /// The COMPLETED write for `claim`, as a transaction item, so a handler can commit it
-    /// atomically with its own effect.
-    pub fn completion_update(&self, claim: &Claim, expires_at: i64) -> Update {
+    /// The COMPLETED write for `claim`.
+    fn completion_update(&self, claim: &Claim, expires_at: i64) -> Update {
         Update::builder()
             .table_name(&self.table)
             .key(field::EVENT_ID, s(&claim.event_id))

@@ -39,7 +39,7 @@ pub fn omitted_envelope(envelope: &str) -> String {
 }
 
 const LATEST: &str = "SET #status = :status, envelope = :envelope, last_message_id = :mid, letter_id = :letter, \
-     receive_count = :rc, attempts = :attempts, replay_count = :replays, last_seen = :now, \
+     receive_count = :rc, letter_receive_count = :lrc, attempts = :attempts, replay_count = :replays, last_seen = :now, \
      first_seen = if_not_exists(first_seen, :now), #source = :source, error_kind = :kind, error_class = :class, \
      error_message = :message";
 const APPEND: &str = "history = list_append(if_not_exists(history, :empty), :sighting)";
@@ -65,6 +65,7 @@ impl DynamoLedger {
             .expression_attribute_values(":mid", s(&entry.message_id))
             .expression_attribute_values(":letter", s(&entry.letter_id))
             .expression_attribute_values(":rc", n(entry.receive_count))
+            .expression_attribute_values(":lrc", n(entry.letter_receive_count))
             .expression_attribute_values(":attempts", n(entry.attempts))
             .expression_attribute_values(":replays", n(entry.replay_count))
             .expression_attribute_values(":now", n(entry.seen_at_millis))
@@ -137,6 +138,7 @@ fn parse(item: &HashMap<String, AttributeValue>) -> Option<LedgerRecord> {
             message_id: text(item, "last_message_id").unwrap_or_default(),
             letter_id: text(item, "letter_id").or_else(|| text(item, "last_message_id")).unwrap_or_default(),
             receive_count: number(item, "receive_count") as u32,
+            letter_receive_count: number(item, "letter_receive_count") as u32,
             attempts: number(item, "attempts") as u32,
             failure,
             status: LedgerStatus::parse(&text(item, "status")?)?,

@@ -8,6 +8,7 @@ pub mod dynamo_events_sink;
 pub mod dynamo_idempotency_store;
 pub mod dynamo_ledger;
 mod dynamo_values;
+pub mod eventbridge_bus;
 #[cfg(any(test, feature = "lambda"))]
 pub mod lambda_sqs;
 pub mod s3_body_store;
@@ -16,9 +17,11 @@ pub mod secrets_manager_sources;
 pub mod sqs_queue;
 pub mod sqs_visibility;
 
+pub use aws_config::SdkConfig;
 pub use dynamo_events_sink::DynamoEventsSink;
 pub use dynamo_idempotency_store::DynamoIdempotencyStore;
 pub use dynamo_ledger::DynamoLedger;
+pub use eventbridge_bus::EventBridgeBus;
 pub use s3_body_store::{S3BodyStore, s3_client};
 pub use sdk::{MissingEnvironment, SdkTimeouts, lambda_sdk_config, load_sdk_config};
 pub use secrets_manager_sources::SecretsManagerSourcesLoader;

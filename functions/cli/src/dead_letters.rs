@@ -209,6 +209,7 @@ mod tests {
             message_id: format!("m-{event_id}"),
             letter_id: format!("m-{event_id}"),
             receive_count: 3,
+            letter_receive_count: 2,
             attempts: 5,
             failure: Some(RecordedError::new(FailureKind::Permanent, "Poison", "bad amount")),
             status,

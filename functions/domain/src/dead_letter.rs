@@ -181,6 +181,12 @@ pub struct LedgerEntry {
     pub letter_id: String,
     /// SQS's receive count on the dead-letter queue.
     pub receive_count: u32,
+    /// The main queue's receive count at which the processor dead-lettered this letter (its
+    /// `hookline.receive_count` attribute; 0 when unknown). An operator's redrive of a parked
+    /// copy keeps it; the same main-queue message dead-lettered again (the processor died
+    /// between the dead-letter send and its batch response, so the message came back) has a
+    /// higher one, so it is another copy of a parked event, not its redrive.
+    pub letter_receive_count: u32,
     /// Attempts recorded in the idempotency record.
     pub attempts: u32,
     pub failure: Option<RecordedError>,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::body_ref::BodyRef;
+use crate::destination::Destinations;
 use crate::json_body::{JsonBody, MAX_JSON_NESTING_DEPTH};
 
 /// SQS's message size limit: body plus message attributes.
@@ -44,7 +45,12 @@ pub const ENVELOPE_VERSION: u32 = 3;
 pub const REFERENCE_ENVELOPE_VERSION: u32 = 4;
 
 /// Every version read: a message written before an upgrade is still read after it.
-pub const READABLE_ENVELOPE_VERSIONS: [u32; 4] = [1, 2, 3, 4];
+pub const READABLE_ENVELOPE_VERSIONS: [u32; 5] = [1, 2, 3, 4, 5];
+
+/// The version written for an event routed elsewhere than the events table alone
+/// (`destinations`). Only those envelopes carry it, so a reader of version 4 keeps reading
+/// every envelope of a source that keeps the default destination.
+pub const DESTINATIONS_ENVELOPE_VERSION: u32 = 5;
 
 /// The deepest nesting a body can travel with as itself: inside the envelope's object, it
 /// stays within serde_json's recursion limit, so a consumer reading the whole envelope as a
@@ -181,6 +187,8 @@ pub struct Envelope<B = Vec<u8>> {
     /// an envelope whose body travelled so sets it. False is always safe: the body is then
     /// escaped.
     pub body_is_json: bool,
+    /// Where the event goes, as its source was configured when ingest accepted it.
+    pub destinations: Destinations,
 }
 
 /// The envelope as JSON. Read with this; written as [`WireHead`] and the body.
@@ -202,6 +210,8 @@ struct Wire<'a> {
     event_type: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
     event_type_origin: Option<Origin>,
+    #[serde(default)]
+    destinations: Option<Destinations>,
     body_encoding: BodyEncoding,
     #[serde(borrow)]
     body: &'a RawValue,
@@ -225,6 +235,8 @@ struct WireHead<'a> {
     event_type: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event_type_origin: Option<Origin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destinations: Option<Destinations>,
     /// Last, so that the body's encoding can be changed once the body has been tried as text.
     body_encoding: BodyEncoding,
 }
@@ -234,7 +246,7 @@ struct WireHead<'a> {
 pub enum EnvelopeError {
     #[error("message is not an envelope: {0}")]
     Malformed(String),
-    #[error("envelope version {0} is not supported (this reader reads versions 1 to 4)")]
+    #[error("envelope version {0} is not supported (this reader reads versions 1 to 5)")]
     UnsupportedVersion(u32),
     /// `"body_encoding":"reference"` before version 4, or a reference that is not a bucket, a
     /// key under `bodies/`, a size and a lower-case hex SHA-256.
@@ -298,6 +310,7 @@ impl<B: EnvelopeBody> Envelope<B> {
             body: self.body.as_ref().to_vec(),
             stored_body: self.stored_body,
             body_is_json: self.body_is_json,
+            destinations: self.destinations,
         }
     }
 
@@ -315,6 +328,7 @@ impl<B: EnvelopeBody> Envelope<B> {
             body: Vec::new(),
             stored_body: Some(reference),
             body_is_json: false,
+            destinations: self.destinations,
         }
     }
 
@@ -344,7 +358,13 @@ impl<B: EnvelopeBody> Envelope<B> {
     pub fn to_json(&self) -> String {
         let body = self.body.as_ref();
         let head = WireHead {
-            version: if self.stored_body.is_some() { REFERENCE_ENVELOPE_VERSION } else { ENVELOPE_VERSION },
+            version: if !self.destinations.is_default() {
+                DESTINATIONS_ENVELOPE_VERSION
+            } else if self.stored_body.is_some() {
+                REFERENCE_ENVELOPE_VERSION
+            } else {
+                ENVELOPE_VERSION
+            },
             source: &self.source,
             event_id: &self.event_id,
             scheme: &self.scheme,
@@ -354,6 +374,7 @@ impl<B: EnvelopeBody> Envelope<B> {
             signed_headers: &self.signed_headers,
             event_type: self.event_type.as_ref().map(|t| t.name.as_str()),
             event_type_origin: self.event_type.as_ref().map(|t| t.origin),
+            destinations: Some(self.destinations).filter(|d| !d.is_default()),
             body_encoding: BodyEncoding::Utf8,
         };
         let mut head = serde_json::to_string(&head).expect("an envelope always serialises: string keys, no floats");
@@ -425,6 +446,11 @@ impl Envelope {
             (Some(name), Some(origin)) => Some(EventType::new(&name, origin).ok_or(EnvelopeError::EventType)?),
             _ => return Err(EnvelopeError::EventType),
         };
+        let destinations = match wire.destinations {
+            None => Destinations::default(),
+            Some(destinations) if wire.version >= DESTINATIONS_ENVELOPE_VERSION => destinations,
+            Some(_) => return Err(EnvelopeError::Malformed("`destinations` before version 5".into())),
+        };
         let string_body = || serde_json::from_str::<String>(wire.body.get()).map_err(|_| EnvelopeError::BodyNotString);
         let mut stored_body = None;
         let (body, body_is_json) = match wire.body_encoding {
@@ -459,6 +485,7 @@ impl Envelope {
             body,
             stored_body,
             body_is_json,
+            destinations,
         })
     }
 }
@@ -514,7 +541,22 @@ mod tests {
             body,
             stored_body: None,
             body_is_json: false,
+            destinations: Destinations::default(),
         }
+    }
+
+    #[test]
+    fn an_event_routed_elsewhere_travels_in_version_5_and_the_default_route_is_not_written() {
+        let default = envelope(b"x".to_vec()).to_json();
+        assert!(!default.contains("destinations"), "{default}");
+        let mut routed = envelope(b"x".to_vec());
+        routed.destinations = Destinations::only(crate::Destination::EventBridge);
+        let json = routed.to_json();
+        assert!(json.starts_with(r#"{"version":5,"#), "{json}");
+        assert!(json.contains(r#""destinations":["eventbridge"]"#), "{json}");
+        assert_eq!(Envelope::from_json(&json).unwrap(), routed);
+        let early = json.replacen(r#""version":5"#, r#""version":3"#, 1);
+        assert!(matches!(Envelope::from_json(&early), Err(EnvelopeError::Malformed(_))));
     }
 
     #[test]
@@ -563,6 +605,7 @@ mod tests {
             signed_headers: &e.signed_headers,
             event_type: e.event_type.as_ref().map(|t| t.name.as_str()),
             event_type_origin: e.event_type.as_ref().map(|t| t.origin),
+            destinations: None,
             body_encoding,
         };
         escape_sqs_noncharacters(serde_json::to_string(&Whole { head, body }).unwrap())
@@ -684,8 +727,8 @@ mod tests {
 
     #[test]
     fn rejects_unknown_versions_and_garbage() {
-        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":5"#);
-        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(5)));
+        let json = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":6"#);
+        assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(6)));
         let version_1 = envelope(b"x".to_vec()).to_json().replace(r#""version":3"#, r#""version":1"#);
         assert_eq!(Envelope::from_json(&version_1), Ok(envelope(b"x".to_vec())));
         assert!(matches!(Envelope::from_json("nope"), Err(EnvelopeError::Malformed(_))));

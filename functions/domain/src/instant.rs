@@ -7,6 +7,12 @@ pub fn rfc3339_millis(unix_millis: i64) -> String {
     utc_instant(unix_millis).format(FORMAT).expect("every instant `time` represents has these components")
 }
 
+/// The Unix milliseconds of an RFC 3339 instant (`None` when `text` is not one).
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 fn utc_instant(unix_millis: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_millis) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
@@ -44,7 +50,12 @@ mod tests {
             instants.push(x.rem_euclid(year_10000));
         }
         for unix_millis in instants {
-            assert_eq!(rfc3339_millis(unix_millis), reference(unix_millis), "{unix_millis}");
+            let text = rfc3339_millis(unix_millis);
+            assert_eq!(text, reference(unix_millis), "{unix_millis}");
+            if (0..year_10000).contains(&unix_millis) {
+                assert_eq!(parse_rfc3339_millis(&text), Some(unix_millis), "{text}");
+            }
         }
+        assert_eq!(parse_rfc3339_millis("yesterday"), None);
     }
 }

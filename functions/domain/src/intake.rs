@@ -267,6 +267,7 @@ pub fn decide<'a>(config: &SourcesConfig, request: &IntakeRequest<'a>) -> Result
             body: decoded,
             stored_body: None,
             body_is_json,
+            destinations: source.destinations,
         },
         event_id_origin,
     })

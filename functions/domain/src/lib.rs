@@ -5,7 +5,9 @@
 
 pub mod backoff;
 pub mod body_ref;
+pub mod bus_event;
 pub mod dead_letter;
+pub mod destination;
 pub mod envelope;
 pub mod event_id;
 pub mod idempotency;
@@ -16,6 +18,7 @@ pub mod signature;
 pub mod source;
 pub mod sources;
 
+pub use destination::{Destination, Destinations};
 pub use envelope::{Envelope, InboundRecord, QueueMessage};
 pub use intake::{Decision, Handshake, IntakeBody, IntakeRequest, Rejection, RequestBody, decide};
 pub use sources::{ConfigError, SourcesConfig};

@@ -95,6 +95,8 @@ pub struct Source {
     /// The scheme's default ([`Scheme::dedupes_by_body_by_default`]) unless configured, e.g.
     /// off for senders that legitimately repeat identical bodies.
     pub dedupe_by_body: bool,
+    /// Where its events go (`destination`; default: the events table).
+    pub destinations: crate::destination::Destinations,
 }
 
 impl Source {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::destination::Destinations;
 use crate::signature::{
     GenericHmacOptions, HmacAlgorithm, MetaOptions, Scheme, SignatureEncoding, SigningKey, SquareOptions, UrlOptions,
 };
@@ -83,6 +84,8 @@ struct RawSource {
     id_header: Option<String>,
     /// For schemes whose delivery id is unsigned: deduplicate on the body's hash (default).
     dedupe_by_body: Option<bool>,
+    /// Where the source's events go: `"events_table"` (the default), `"eventbridge"`, or a list.
+    destination: Option<crate::destination::DestinationConfig>,
 }
 
 impl SourcesConfig {
@@ -214,6 +217,10 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
         ));
     }
 
+    let destinations = match &raw.destination {
+        None => Destinations::default(),
+        Some(config) => Destinations::from_config(config)?,
+    };
     let scheme_dedupes_by_body = scheme.dedupes_by_body_by_default();
     Ok(Source {
         name,
@@ -225,6 +232,7 @@ fn build_source(name: SourceName, raw: RawSource) -> Result<Source, String> {
         forward_headers,
         id_header,
         dedupe_by_body: raw.dedupe_by_body.unwrap_or(scheme_dedupes_by_body),
+        destinations,
     })
 }
 
@@ -311,7 +319,10 @@ mod tests {
     #[test]
     fn the_local_development_document_is_valid() {
         let config = SourcesConfig::from_json(LOCAL.as_bytes()).unwrap();
-        assert_eq!(config.len(), 20);
+        assert_eq!(config.len(), 24);
+        assert_eq!(config.get("bus").unwrap().destinations, Destinations::only(crate::Destination::EventBridge));
+        assert_eq!(config.get("bus-both").unwrap().destinations.len(), 2);
+        assert!(config.get("bus-switch").unwrap().destinations.is_default());
         assert_eq!(config.get("files").unwrap().content_types, ContentTypes::Any, "binary bodies, locally");
         assert_eq!(config.get("twitch").unwrap().tolerance_seconds, 600, "Twitch's own 10 minutes");
         assert_eq!(config.get("linear").unwrap().tolerance_seconds, 3600, "configured");
@@ -322,6 +333,27 @@ mod tests {
         assert_eq!(partner.keys.len(), 2);
         assert!(matches!(partner.scheme, Scheme::Hmac(_)));
         assert_eq!(config.get("stripe").unwrap().tolerance_seconds, crate::source::DEFAULT_TOLERANCE_SECONDS);
+    }
+
+    #[test]
+    fn a_source_names_its_destinations() {
+        let doc = |destination: &str| {
+            format!(r#"{{"sources":{{"s":{{"scheme":"github","secrets":["sixteen-byte-key"]{destination}}}}}}}"#)
+        };
+        let destinations = |destination: &str| {
+            SourcesConfig::from_json(doc(destination).as_bytes()).map(|c| c.get("s").unwrap().destinations)
+        };
+        assert_eq!(destinations("").unwrap(), Destinations::default());
+        assert_eq!(
+            destinations(r#","destination":"eventbridge""#).unwrap(),
+            Destinations::only(crate::Destination::EventBridge)
+        );
+        assert_eq!(destinations(r#","destination":["eventbridge","events_table"]"#).unwrap().len(), 2);
+        for bad in [r#","destination":"sns""#, r#","destination":[]"#, r#","destination":7"#] {
+            let error = destinations(bad).unwrap_err();
+            assert!(matches!(error, ConfigError::InvalidSource { .. } | ConfigError::Shape { .. }), "{bad}: {error}");
+        }
+        assert!(destinations(r#","destination":"sns""#).unwrap_err().to_string().contains("`destination`"));
     }
 
     fn error_of(doc: &str) -> ConfigError {

@@ -10,8 +10,8 @@ use hookline_domain::dead_letter::{
     self, DeadLetterDecision, DeadLetterFacts, LedgerStatus, MAX_DELAY_SECONDS, ParkReason, Parked, ReplayPolicy,
 };
 use hookline_domain::envelope::{
-    ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, EventType, MAX_EMBEDDED_JSON_DEPTH, Origin,
-    READABLE_ENVELOPE_VERSIONS, REFERENCE_ENVELOPE_VERSION, attribute, is_embeddable_json,
+    DESTINATIONS_ENVELOPE_VERSION, ENVELOPE_VERSION, EnvelopeBody, EnvelopeError, EventType, MAX_EMBEDDED_JSON_DEPTH,
+    Origin, READABLE_ENVELOPE_VERSIONS, REFERENCE_ENVELOPE_VERSION, attribute, is_embeddable_json,
 };
 use hookline_domain::idempotency::{FailureKind, RecordStatus, RecordedError};
 use hookline_domain::json_body::MAX_JSON_NESTING_DEPTH;
@@ -83,7 +83,7 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
         (btree_map(any_text(20), any_text(40), 0..6), btree_map(any_text(20), any_text(40), 0..3)),
         prop::option::of(("[!-~]{1,40}", any::<bool>())),
         any_body(),
-        prop::option::weighted(0.25, any_reference()),
+        (prop::option::weighted(0.25, any_reference()), 1u8..4),
     )
         .prop_map(
             |(
@@ -94,7 +94,7 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
                 (headers, signed_headers),
                 event_type,
                 body,
-                stored_body,
+                (stored_body, destinations),
             )| {
                 // A body that travels by reference is empty until a reader resolves it.
                 let body = if stored_body.is_some() { Vec::new() } else { body };
@@ -110,6 +110,15 @@ fn any_envelope() -> impl Strategy<Value = Envelope> {
                         EventType::new(&name, if signed { Origin::Signed } else { Origin::Unsigned })
                     }),
                     body_is_json: stored_body.is_none() && is_embeddable_json(&body),
+                    // 1: the events table, 2: EventBridge, 3: both.
+                    destinations: hookline_domain::Destinations::from_list(
+                        hookline_domain::Destination::ALL
+                            .into_iter()
+                            .enumerate()
+                            .filter(|(i, _)| destinations & (1 << i) != 0)
+                            .map(|(_, d)| d),
+                    )
+                    .expect("1..4 names at least one"),
                     stored_body,
                     body,
                 }
@@ -136,6 +145,7 @@ fn minimal_envelope<B: EnvelopeBody>(body: B) -> Envelope<B> {
         event_type: None,
         stored_body: None,
         body_is_json: is_embeddable_json(body.as_ref()),
+        destinations: Default::default(),
         body,
     }
 }
@@ -299,10 +309,17 @@ proptest! {
 
     /// The versions this reader knows are read; every other one is refused by number. A body
     /// reference is read only in version 4 or later: an envelope calling itself older that
-    /// holds one is refused as such.
+    /// holds one is refused as such, and destinations only in version 5 or later.
     #[test]
-    fn only_known_versions_are_read(envelope in any_envelope(), version in prop_oneof![any::<u32>(), 0u32..6]) {
-        let written = if envelope.stored_body.is_some() { REFERENCE_ENVELOPE_VERSION } else { ENVELOPE_VERSION };
+    fn only_known_versions_are_read(envelope in any_envelope(), version in prop_oneof![any::<u32>(), 0u32..7]) {
+        let routed = !envelope.destinations.is_default();
+        let written = if routed {
+            DESTINATIONS_ENVELOPE_VERSION
+        } else if envelope.stored_body.is_some() {
+            REFERENCE_ENVELOPE_VERSION
+        } else {
+            ENVELOPE_VERSION
+        };
         let json = envelope.to_json().replacen(
             &format!("\"version\":{written}"),
             &format!("\"version\":{version}"),
@@ -310,6 +327,8 @@ proptest! {
         );
         if !READABLE_ENVELOPE_VERSIONS.contains(&version) {
             prop_assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::UnsupportedVersion(version)));
+        } else if routed && version < DESTINATIONS_ENVELOPE_VERSION {
+            prop_assert!(matches!(Envelope::from_json(&json), Err(EnvelopeError::Malformed(_))));
         } else if envelope.stored_body.is_some() && version < REFERENCE_ENVELOPE_VERSION {
             prop_assert_eq!(Envelope::from_json(&json), Err(EnvelopeError::BodyReference));
         } else {

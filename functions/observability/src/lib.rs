@@ -1,6 +1,7 @@
 //! What Hookline's functions tell operators: JSON logs and CloudWatch metrics.
 
 pub mod emf;
+pub mod json_lines;
 pub mod logging;
 
 pub use emf::{MetricLine, Unit};

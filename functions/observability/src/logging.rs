@@ -62,11 +62,8 @@ pub fn init_logging() {
     let registry = tracing_subscriber::registry().with(settings.filter);
     if settings.json {
         let format = tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_target(false);
+            .event_format(crate::json_lines::FlatJson)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new());
         registry.with(format).init();
     } else {
         // Lambda stamps each text line with the time itself.

@@ -6,6 +6,8 @@
 
 pub mod body_store;
 pub mod clock;
+pub mod event_bus;
+pub mod event_store;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod handler;
@@ -17,7 +19,9 @@ pub mod visibility;
 
 pub use body_store::{BodyStore, BodyStoreError};
 pub use clock::{Clock, SystemClock};
-pub use handler::{Handled, HandlerError, WebhookHandler};
+pub use event_bus::{BusEvent, EventBus, PublishError};
+pub use event_store::{EventStore, EventStoreError};
+pub use handler::{Delivery, Handled, HandlerError, Recorded, WebhookHandler};
 pub use idempotency_store::{Claim, ClaimOutcome, ClaimRequest, IdempotencyStore, StoreError};
 pub use ledger::{DeadLetterLedger, LedgerRecord, LedgerSighting};
 pub use queue::{MessageId, Queue, QueueError};

@@ -31,6 +31,7 @@ fn records(count: usize, next: &AtomicU64) -> Vec<InboundRecord> {
                 body: br#"{"id":"evt","type":"charge.succeeded"}"#.to_vec(),
                 stored_body: None,
                 body_is_json: true,
+                destinations: Default::default(),
             }
             .to_json();
             InboundRecord {

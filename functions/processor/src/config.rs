@@ -15,8 +15,11 @@ pub struct ProcessorConfig {
     pub dead_letter_queue_url: String,
     /// `HOOKLINE_IDEMPOTENCY_TABLE`.
     pub idempotency_table: String,
-    /// `HOOKLINE_EVENTS_TABLE`: the default handler's table.
-    pub events_table: String,
+    /// `HOOKLINE_EVENTS_TABLE`: the events-table destination (the default handler needs it).
+    pub events_table: Option<String>,
+    /// `HOOKLINE_EVENT_BUS`: the EventBridge destination's bus, a name or an ARN (the default
+    /// handler needs it).
+    pub event_bus: Option<String>,
     /// `HOOKLINE_BODY_BUCKET`: where bodies that travel by reference are read from.
     pub body_bucket: String,
     /// `HOOKLINE_METRICS_NAMESPACE` (default `Hookline`).
@@ -50,6 +53,7 @@ impl ProcessorConfig {
         let required = |name: &'static str| {
             lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ProcessorConfigError::Missing(name))
         };
+        let optional = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, default: u64, min: u64, max: u64| match lookup(name) {
             None => Ok(default),
             Some(value) => value
@@ -77,7 +81,8 @@ impl ProcessorConfig {
             queue_url: required("HOOKLINE_QUEUE_URL")?,
             dead_letter_queue_url: required("HOOKLINE_DLQ_URL")?,
             idempotency_table: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
-            events_table: required("HOOKLINE_EVENTS_TABLE")?,
+            events_table: optional("HOOKLINE_EVENTS_TABLE"),
+            event_bus: optional("HOOKLINE_EVENT_BUS"),
             body_bucket: required("HOOKLINE_BODY_BUCKET")?,
             metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
                 .filter(|v| !v.trim().is_empty())
@@ -99,6 +104,11 @@ impl ProcessorConfig {
 
     pub fn from_env() -> Result<Self, ProcessorConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// A variable a handler needs, which this configuration reads but does not require.
+    pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ProcessorConfigError> {
+        value.as_deref().ok_or(ProcessorConfigError::Missing(name))
     }
 }
 
@@ -140,6 +150,21 @@ mod tests {
         assert_eq!(
             self::config(&[("HOOKLINE_FAULT_INJECTION", "yes")]).unwrap_err(),
             ProcessorConfigError::FaultInjection
+        );
+    }
+
+    #[test]
+    fn the_destinations_are_read_but_not_required() {
+        let bare = config(&[]).unwrap();
+        assert_eq!(bare.events_table.as_deref(), Some("e"));
+        assert_eq!(bare.event_bus, None);
+        assert_eq!(
+            ProcessorConfig::require(&bare.event_bus, "HOOKLINE_EVENT_BUS"),
+            Err(ProcessorConfigError::Missing("HOOKLINE_EVENT_BUS"))
+        );
+        assert_eq!(
+            config(&[("HOOKLINE_EVENT_BUS", "hookline-events")]).unwrap().event_bus.as_deref(),
+            Some("hookline-events")
         );
     }
 

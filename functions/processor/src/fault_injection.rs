@@ -7,10 +7,11 @@
 //! - `"transient:N"`: a transient failure on attempts 1..=N, then the real handler runs.
 //!
 //! Attempts come from the idempotency claim, so the behaviour is the same whichever
-//! invocation (or replay) picks the event up.
+//! invocation (or replay) picks the event up; for a handler that records itself (no claim),
+//! from the delivery's number (`hookline_ports::Delivery`), which counts replays too.
 
 use hookline_domain::Envelope;
-use hookline_ports::{Claim, Handled, HandlerError, WebhookHandler};
+use hookline_ports::{Claim, Delivery, Handled, HandlerError, Recorded, WebhookHandler};
 
 /// The marker field looked for in the body.
 pub const MARKER: &str = "hookline_fault";
@@ -53,6 +54,19 @@ impl<H: WebhookHandler> WebhookHandler for FaultInjection<H> {
         }
         self.inner.handle(event, claim).await
     }
+
+    fn records_itself(&self, event: &Envelope) -> bool {
+        self.inner.records_itself(event)
+    }
+
+    async fn handle_unclaimed(&self, event: &Envelope, delivery: Delivery) -> Result<Recorded, HandlerError> {
+        if self.enabled
+            && let Some(failure) = injected_failure(event, delivery.attempt)
+        {
+            return Err(failure);
+        }
+        self.inner.handle_unclaimed(event, delivery).await
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +91,7 @@ mod tests {
             body: body.as_bytes().to_vec(),
             stored_body: None,
             body_is_json: hookline_domain::envelope::is_embeddable_json(body.as_bytes()),
+            destinations: Default::default(),
         }
     }
 

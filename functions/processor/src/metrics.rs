@@ -2,6 +2,7 @@
 
 use hookline_observability::{MetricLine, Unit};
 
+use crate::destinations::class::is_eventbridge;
 use crate::outcome::RecordOutcome;
 use crate::processor::RecordReport;
 
@@ -30,6 +31,11 @@ pub fn batch_metrics(namespace: &str, reports: &[RecordReport]) -> MetricLine {
             Unit::Count,
         )
         .metric("PermanentFailures", count(&|o| matches!(o, RecordOutcome::DeadLettered { .. })), Unit::Count)
+        .metric(
+            "EventBridgeFailures",
+            count(&|o| matches!(o, RecordOutcome::Retry { class, .. } | RecordOutcome::DeadLettered { class } if is_eventbridge(class))),
+            Unit::Count,
+        )
         .metric("NotStarted", count(&|o| *o == RecordOutcome::NotStarted), Unit::Count)
         .metric_values("HandlerLatency", &latencies, Unit::Milliseconds)
 }
@@ -50,6 +56,8 @@ mod tests {
                 report(RecordOutcome::Retry { class: "InProgressElsewhere".into(), delay_seconds: Some(1) }, None),
                 report(RecordOutcome::Retry { class: "Boom".into(), delay_seconds: None }, Some(1.0)),
                 report(RecordOutcome::DeadLettered { class: "PayloadConflict".into() }, None),
+                report(RecordOutcome::Retry { class: "EventBridgeFailed".into(), delay_seconds: Some(2) }, Some(1.0)),
+                report(RecordOutcome::DeadLettered { class: "EventBridgeRefused".into() }, Some(1.0)),
             ],
         )
         .render(0);
@@ -59,12 +67,13 @@ mod tests {
             ("Duplicates", 1.0),
             ("InProgressConflicts", 1.0),
             ("PayloadConflicts", 1.0),
-            ("TransientFailures", 1.0),
-            ("PermanentFailures", 1.0),
+            ("TransientFailures", 2.0),
+            ("PermanentFailures", 2.0),
+            ("EventBridgeFailures", 2.0),
             ("NotStarted", 0.0),
         ] {
             assert_eq!(doc[name].as_f64(), Some(expected), "{name}");
         }
-        assert_eq!(doc["HandlerLatency"], serde_json::json!([3.0, 1.0]));
+        assert_eq!(doc["HandlerLatency"], serde_json::json!([3.0, 1.0, 1.0, 1.0]));
     }
 }

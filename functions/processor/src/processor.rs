@@ -10,11 +10,17 @@ use hookline_domain::envelope::{Envelope, attribute};
 use hookline_domain::idempotency::{self, ClaimConflict, FailureKind, RecordedError};
 use hookline_domain::{InboundRecord, QueueMessage};
 use hookline_ports::{
-    Claim, ClaimOutcome, ClaimRequest, Clock, Handled, IdempotencyStore, MessageVisibility, Queue, WebhookHandler,
+    Claim, ClaimOutcome, ClaimRequest, Clock, Delivery, Handled, IdempotencyStore, MessageVisibility, Queue, Recorded,
+    WebhookHandler,
 };
 use tracing::Instrument;
 
 use crate::outcome::RecordOutcome;
+
+/// Error classes the processor itself gives.
+pub mod class {
+    pub const PAYLOAD_CONFLICT: &str = "PayloadConflict";
+}
 
 /// The longest a claim's lock can be held: Lambda's longest Timeout (15 minutes, which caps
 /// every deadline) plus the lock's margin.
@@ -137,6 +143,9 @@ where
             }
         };
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
+        if self.handler.records_itself(&envelope) {
+            return self.record_itself(record, &envelope, handler_millis).await;
+        }
 
         let fingerprint = envelope.body_sha256_hex();
         let expires_at = now / 1000 + self.settings.completed_ttl.as_secs() as i64;
@@ -167,17 +176,7 @@ where
                 return self.retry(record, Some(&envelope), &error, delay).await;
             }
             Ok(ClaimOutcome::Conflict(ClaimConflict::PayloadMismatch { stored_fingerprint, completed })) => {
-                tracing::warn!(
-                    stored_fingerprint,
-                    stored_completed = completed,
-                    "same event id, different payload: dead-lettering it for an operator"
-                );
-                let error = RecordedError::new(
-                    FailureKind::Permanent,
-                    "PayloadConflict",
-                    format!("event id already seen with a different payload (stored fingerprint {stored_fingerprint})"),
-                );
-                return self.dead_letter(record, Some(&envelope), &error).await;
+                return self.payload_conflict(record, &envelope, &stored_fingerprint, Some(completed)).await;
             }
             Err(error) => {
                 tracing::warn!(%error, retryable = error.retryable, "claim failed");
@@ -190,7 +189,6 @@ where
         let handled = self.handler.handle(&envelope, &claim).await;
         *handler_millis = Some(started.elapsed().as_secs_f64() * 1000.0);
         match handled {
-            Ok(Handled::DoneAndCompleted) => RecordOutcome::Processed,
             Ok(Handled::Done) => match self.store.complete(&claim, expires_at).await {
                 Ok(()) => RecordOutcome::Processed,
                 Err(error) => {
@@ -214,6 +212,58 @@ where
                 }
             }
         }
+    }
+
+    /// An event whose effect is its own record: one call, no claim, no completion.
+    async fn record_itself(
+        &self,
+        record: &InboundRecord,
+        envelope: &Envelope,
+        handler_millis: &mut Option<f64>,
+    ) -> RecordOutcome {
+        // A replayed message was dead-lettered at its last delivery, so each replay before
+        // this message stands for max_receive_count deliveries.
+        let replays: u32 = record.attributes.get(attribute::REPLAY_COUNT).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let attempt = record.receive_count.saturating_add(replays.saturating_mul(self.settings.max_receive_count));
+        let started = Instant::now();
+        let recorded = self.handler.handle_unclaimed(envelope, Delivery { attempt }).await;
+        *handler_millis = Some(started.elapsed().as_secs_f64() * 1000.0);
+        match recorded {
+            Ok(Recorded::Stored) => RecordOutcome::Processed,
+            Ok(Recorded::AlreadyStored) => RecordOutcome::Duplicate,
+            Ok(Recorded::Conflict { stored_fingerprint }) => {
+                self.payload_conflict(record, envelope, &stored_fingerprint, None).await
+            }
+            Err(failure) => {
+                let error = failure.to_recorded();
+                match failure.kind {
+                    FailureKind::Transient => self.backoff_retry(record, envelope, &error).await,
+                    FailureKind::Permanent => self.dead_letter(record, Some(envelope), &error).await,
+                }
+            }
+        }
+    }
+
+    /// The event id was seen with another payload: the sender reused it, or something other
+    /// than ingest wrote the message. An operator decides, so it is dead-lettered.
+    async fn payload_conflict(
+        &self,
+        record: &InboundRecord,
+        envelope: &Envelope,
+        stored_fingerprint: &str,
+        stored_completed: Option<bool>,
+    ) -> RecordOutcome {
+        tracing::warn!(
+            stored_fingerprint,
+            stored_completed,
+            "same event id, different payload: dead-lettering it for an operator"
+        );
+        let error = RecordedError::new(
+            FailureKind::Permanent,
+            class::PAYLOAD_CONFLICT,
+            format!("event id already seen with a different payload (stored fingerprint {stored_fingerprint})"),
+        );
+        self.dead_letter(record, Some(envelope), &error).await
     }
 
     async fn release(&self, claim: &Claim, error: &RecordedError) {

@@ -2,14 +2,15 @@
 //! checked against their SHA-256 before the handler sees the envelope.
 //!
 //! It wraps the handler, so it runs under the claim: a duplicate of a completed event is
-//! acknowledged without reading its body, and a failure to read is the handler's failure,
+//! acknowledged without reading its body (a handler that records itself reads it, since its
+//! one write is also the duplicate check), and a failure to read is the handler's failure,
 //! classified like any other. A missing object (expired by the bucket's lifecycle rule, or
 //! deleted) and an object that is not the body its reference names are permanent: the event
 //! is dead-lettered with that reason, and reprocess parks it with it in the ledger. A store
 //! that does not answer is transient: retried with backoff.
 
 use hookline_domain::Envelope;
-use hookline_ports::{BodyStore, BodyStoreError, Claim, Handled, HandlerError, WebhookHandler};
+use hookline_ports::{BodyStore, BodyStoreError, Claim, Delivery, Handled, HandlerError, Recorded, WebhookHandler};
 
 /// Error classes of the failures to read a stored body, as the ledger records them.
 pub mod class {
@@ -30,16 +31,32 @@ impl<H, B> StoredBodies<H, B> {
     }
 }
 
-impl<H: WebhookHandler, B: BodyStore> WebhookHandler for StoredBodies<H, B> {
-    async fn handle(&self, event: &Envelope, claim: &Claim) -> Result<Handled, HandlerError> {
+impl<H: WebhookHandler, B: BodyStore> StoredBodies<H, B> {
+    /// `event` with its body, read from the store when it travels by reference.
+    async fn resolved<'a>(&self, event: &'a Envelope) -> Result<std::borrow::Cow<'a, Envelope>, HandlerError> {
         let Some(reference) = &event.stored_body else {
-            return self.inner.handle(event, claim).await;
+            return Ok(std::borrow::Cow::Borrowed(event));
         };
         let body = self.store.get(reference).await.map_err(read_failure)?;
         // The reference stays: a handler may keep it rather than the body (the events sink
         // does, for bodies larger than a DynamoDB item).
-        let resolved = Envelope { body, ..event.clone() };
-        self.inner.handle(&resolved, claim).await
+        Ok(std::borrow::Cow::Owned(Envelope { body, ..event.clone() }))
+    }
+}
+
+impl<H: WebhookHandler, B: BodyStore> WebhookHandler for StoredBodies<H, B> {
+    async fn handle(&self, event: &Envelope, claim: &Claim) -> Result<Handled, HandlerError> {
+        let event = self.resolved(event).await?;
+        self.inner.handle(&event, claim).await
+    }
+
+    fn records_itself(&self, event: &Envelope) -> bool {
+        self.inner.records_itself(event)
+    }
+
+    async fn handle_unclaimed(&self, event: &Envelope, delivery: Delivery) -> Result<Recorded, HandlerError> {
+        let event = self.resolved(event).await?;
+        self.inner.handle_unclaimed(&event, delivery).await
     }
 }
 

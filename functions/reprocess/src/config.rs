@@ -12,6 +12,8 @@ pub struct ReprocessConfig {
     pub idempotency_table: String,
     /// `HOOKLINE_LEDGER_TABLE`.
     pub ledger_table: String,
+    /// `HOOKLINE_EVENTS_TABLE` (read only): whether an event of the events table alone is done.
+    pub events_table: String,
     pub metrics_namespace: String,
     /// `HOOKLINE_REPLAY_BUDGET` (3), `HOOKLINE_REPLAY_BASE_SECONDS` (30), `HOOKLINE_REPLAY_CAP_SECONDS` (900).
     pub replay: ReplayPolicy,
@@ -45,6 +47,7 @@ impl ReprocessConfig {
             queue_url: required("HOOKLINE_QUEUE_URL")?,
             idempotency_table: required("HOOKLINE_IDEMPOTENCY_TABLE")?,
             ledger_table: required("HOOKLINE_LEDGER_TABLE")?,
+            events_table: required("HOOKLINE_EVENTS_TABLE")?,
             metrics_namespace: lookup("HOOKLINE_METRICS_NAMESPACE")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "Hookline".into()),
@@ -74,6 +77,7 @@ mod tests {
                     ("HOOKLINE_QUEUE_URL", "q"),
                     ("HOOKLINE_IDEMPOTENCY_TABLE", "i"),
                     ("HOOKLINE_LEDGER_TABLE", "l"),
+                    ("HOOKLINE_EVENTS_TABLE", "e"),
                 ]
                 .iter()
                 .chain(extra)

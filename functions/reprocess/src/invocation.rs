@@ -3,20 +3,21 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_aws::lambda_sqs::{UnidentifiableRecord, batch_response, inbound_records};
-use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, MessageVisibility, Queue};
+use hookline_ports::{Clock, DeadLetterLedger, EventStore, IdempotencyStore, MessageVisibility, Queue};
 
 use crate::metrics::batch_metrics;
 use crate::reprocessor::Reprocessor;
 
 /// What the invocations of one execution environment share, built once at cold start.
-pub struct Invocation<S, L, Q, D, V, C> {
-    pub reprocessor: Reprocessor<S, L, Q, D, V, C>,
+pub struct Invocation<S, E, L, Q, D, V, C> {
+    pub reprocessor: Reprocessor<S, E, L, Q, D, V, C>,
     pub metrics_namespace: String,
 }
 
-impl<S, L, Q, D, V, C> Invocation<S, L, Q, D, V, C>
+impl<S, E, L, Q, D, V, C> Invocation<S, E, L, Q, D, V, C>
 where
     S: IdempotencyStore,
+    E: EventStore,
     L: DeadLetterLedger,
     Q: Queue,
     D: Queue,
@@ -44,7 +45,9 @@ where
 #[cfg(test)]
 mod tests {
     use hookline_domain::dead_letter::ReplayPolicy;
-    use hookline_ports::fakes::{FixedClock, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility};
+    use hookline_ports::fakes::{
+        FixedClock, MemoryEventStore, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility,
+    };
 
     use super::*;
 
@@ -60,11 +63,19 @@ mod tests {
     impl World {
         fn invocation(
             &self,
-        ) -> Invocation<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryQueue, MemoryVisibility, FixedClock>
-        {
+        ) -> Invocation<
+            MemoryIdempotencyStore,
+            MemoryEventStore,
+            MemoryLedger,
+            MemoryQueue,
+            MemoryQueue,
+            MemoryVisibility,
+            FixedClock,
+        > {
             Invocation {
                 reprocessor: Reprocessor::new(
                     MemoryIdempotencyStore::new(),
+                    MemoryEventStore::new(),
                     self.ledger.clone(),
                     self.main.clone(),
                     self.dead_letters.clone(),

@@ -3,7 +3,9 @@
 
 use anyhow::Context;
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookline_aws::{DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config};
+use hookline_aws::{
+    DynamoEventsSink, DynamoIdempotencyStore, DynamoLedger, SdkTimeouts, SqsQueue, SqsVisibility, lambda_sdk_config,
+};
 use hookline_observability::init_logging;
 use hookline_ports::SystemClock;
 use hookline_reprocess::{Invocation, ReprocessConfig, Reprocessor};
@@ -19,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let invocation = Invocation {
         reprocessor: Reprocessor::new(
             DynamoIdempotencyStore::new(dynamodb.clone(), &config.idempotency_table),
+            DynamoEventsSink::new(dynamodb.clone(), &config.events_table),
             DynamoLedger::new(dynamodb, &config.ledger_table),
             SqsQueue::new(sqs.clone(), &config.queue_url),
             SqsQueue::new(sqs.clone(), &config.dead_letter_queue_url),

@@ -23,7 +23,7 @@ use hookline_domain::dead_letter::{
 use hookline_domain::envelope::{Envelope, attribute};
 use hookline_domain::idempotency::{FailureKind, IdempotencyRecord, RecordStatus, RecordedError};
 use hookline_domain::{InboundRecord, QueueMessage};
-use hookline_ports::{Clock, DeadLetterLedger, IdempotencyStore, LedgerRecord, MessageVisibility, Queue};
+use hookline_ports::{Clock, DeadLetterLedger, EventStore, IdempotencyStore, LedgerRecord, MessageVisibility, Queue};
 use tracing::Instrument;
 
 /// Dead letters of one batch handled at once. SQS hands the reprocess function at most 10
@@ -81,8 +81,10 @@ impl DeadLetterOutcome {
     }
 }
 
-pub struct Reprocessor<S, L, Q, D, V, C> {
+pub struct Reprocessor<S, E, L, Q, D, V, C> {
     store: S,
+    /// The events table: an event of the events table alone is done when it holds it.
+    events: E,
     ledger: L,
     main_queue: Q,
     dead_letter_queue: D,
@@ -91,17 +93,20 @@ pub struct Reprocessor<S, L, Q, D, V, C> {
     policy: ReplayPolicy,
 }
 
-impl<S, L, Q, D, V, C> Reprocessor<S, L, Q, D, V, C>
+impl<S, E, L, Q, D, V, C> Reprocessor<S, E, L, Q, D, V, C>
 where
     S: IdempotencyStore,
+    E: EventStore,
     L: DeadLetterLedger,
     Q: Queue,
     D: Queue,
     V: MessageVisibility,
     C: Clock,
 {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: S,
+        events: E,
         ledger: L,
         main_queue: Q,
         dead_letter_queue: D,
@@ -109,7 +114,7 @@ where
         clock: C,
         policy: ReplayPolicy,
     ) -> Self {
-        Reprocessor { store, ledger, main_queue, dead_letter_queue, dead_letter_visibility, clock, policy }
+        Reprocessor { store, events, ledger, main_queue, dead_letter_queue, dead_letter_visibility, clock, policy }
     }
 
     /// The clock the reprocessor runs on (the invocation reads its time from it too).
@@ -148,6 +153,7 @@ where
             envelope.as_ref().map_or_else(|| format!("malformed:{}", record.message_id), |e| e.event_id.clone());
         tracing::Span::current().record("event_id", event_id.as_str());
         let letter_id = record.attributes.get(ORIGINAL_MESSAGE_ID).unwrap_or(&record.message_id).clone();
+        let letter_receive_count = record.attributes.get(RECEIVE_COUNT).and_then(|c| c.parse().ok()).unwrap_or(0);
 
         // A letter seen before (reported at its first look, or its invocation died) is
         // looked up in the ledger first: parked by this very message, it is reported again
@@ -176,6 +182,17 @@ where
             return Ok(DeadLetterOutcome::DroppedDuplicate);
         }
         let fingerprint = envelope.as_ref().map(Envelope::body_sha256_hex);
+        // An event of the events table alone takes no claim: it is done when the table holds
+        // it with this payload.
+        if let Some(envelope) = envelope.as_ref().filter(|e| e.destinations.is_default() && stored.is_none()) {
+            let held = self.events.stored_fingerprint(&envelope.event_id).await.map_err(|error| {
+                tracing::warn!(%error, "events table unreadable");
+                "events_table_unavailable"
+            })?;
+            if held.is_some() && held == fingerprint {
+                return Ok(DeadLetterOutcome::DroppedDuplicate);
+            }
+        }
         // The idempotency record knows the latest attempt at this payload; a message's own
         // attributes may be those of an older one (a redriven letter keeps them). They are
         // trusted only when the record is about another payload (a PayloadConflict) or knows
@@ -197,7 +214,7 @@ where
                 completed: false,
                 failure: failure.clone(),
                 replay_count,
-                parked: parked(previous.as_ref(), record, &letter_id, fingerprint.as_deref()),
+                parked: parked(previous.as_ref(), record, &letter_id, letter_receive_count, fingerprint.as_deref()),
             };
             let decision = dead_letter::decide(&facts, &self.policy, fastrand::f64());
             let (status, replays) = match &decision {
@@ -214,6 +231,7 @@ where
                 message_id: record.message_id.clone(),
                 letter_id: letter_id.clone(),
                 receive_count: record.receive_count,
+                letter_receive_count,
                 attempts: stored.as_ref().map_or(0, |s| s.attempts),
                 failure: failure.clone(),
                 status,
@@ -318,6 +336,7 @@ fn parked(
     previous: Option<&LedgerRecord>,
     letter: &InboundRecord,
     letter_id: &str,
+    letter_receive_count: u32,
     fingerprint: Option<&str>,
 ) -> Parked {
     let Some(record) = previous.filter(|r| r.latest.status == LedgerStatus::Parked) else {
@@ -326,7 +345,12 @@ fn parked(
     if record.latest.message_id == letter.message_id {
         return Parked::No;
     }
-    if record.latest.letter_id == letter_id {
+    // The parked copy itself, redriven: the same letter, dead-lettered at the same delivery
+    // (0: a record or a letter that does not say).
+    let same_delivery = record.latest.letter_receive_count == 0
+        || letter_receive_count == 0
+        || record.latest.letter_receive_count == letter_receive_count;
+    if record.latest.letter_id == letter_id && same_delivery {
         return Parked::ThisLetter;
     }
     let parked_fingerprint = Envelope::from_json(&record.latest.envelope).ok().map(|e| e.body_sha256_hex());

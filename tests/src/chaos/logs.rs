@@ -29,7 +29,7 @@ pub fn record_outcomes(text: &str) -> RecordOutcomes {
         let Some(outcome) = value["outcome"].as_str() else { continue };
         *outcomes.by_outcome.entry(outcome.to_owned()).or_default() += 1;
         if outcome == "processed"
-            && let Some(event_id) = value["span"]["event_id"].as_str()
+            && let Some(event_id) = value["event_id"].as_str()
         {
             *outcomes.processed.entry(event_id.to_owned()).or_default() += 1;
         }
@@ -102,11 +102,11 @@ mod tests {
     fn counts_outcomes_and_effects_per_event() {
         let log = concat!(
             "compiling...\n",
-            r#"{"level":"INFO","message":"record","outcome":"processed","span":{"event_id":"a:1","name":"record"}}"#,
+            r#"{"level":"INFO","message":"record","outcome":"processed","event_id":"a:1"}"#,
             "\n",
-            r#"{"level":"INFO","message":"record","outcome":"duplicate","span":{"event_id":"a:1","name":"record"}}"#,
+            r#"{"level":"INFO","message":"record","outcome":"duplicate","event_id":"a:1"}"#,
             "\n",
-            r#"{"level":"INFO","message":"record","outcome":"processed","span":{"event_id":"a:1","name":"record"}}"#,
+            r#"{"level":"INFO","message":"record","outcome":"processed","event_id":"a:1"}"#,
             "\n",
             r#"{"level":"INFO","message":"request","outcome":"accepted"}"#,
             "\n",

@@ -2,6 +2,8 @@
 
 mod fixed_clock;
 mod memory_body_store;
+mod memory_event_bus;
+mod memory_event_store;
 mod memory_idempotency_store;
 mod memory_ledger;
 mod memory_queue;
@@ -12,6 +14,8 @@ mod scripted_handler;
 
 pub use fixed_clock::FixedClock;
 pub use memory_body_store::{MEMORY_BUCKET, MemoryBodyStore};
+pub use memory_event_bus::MemoryEventBus;
+pub use memory_event_store::MemoryEventStore;
 pub use memory_idempotency_store::MemoryIdempotencyStore;
 pub use memory_ledger::MemoryLedger;
 pub use memory_queue::MemoryQueue;

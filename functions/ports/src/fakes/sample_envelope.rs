@@ -16,5 +16,6 @@ pub fn sample_envelope(event_id: &str, body: &[u8]) -> Envelope {
         body: body.to_vec(),
         stored_body: None,
         body_is_json: hookline_domain::envelope::is_embeddable_json(body),
+        destinations: hookline_domain::Destinations::default(),
     }
 }

@@ -369,3 +369,121 @@ async fn an_event_id_ingest_never_makes_is_dead_lettered_with_its_reason() {
         assert!(attributes[dead_letter_attribute::ERROR_MESSAGE].contains("event id"), "{attributes:?}");
     }
 }
+
+mod recording_itself {
+    use hookline_domain::Destination;
+    use hookline_ports::fakes::{MemoryEventBus, MemoryEventStore};
+
+    use super::*;
+    use crate::destinations::DefaultHandler;
+
+    type Routed = Processor<
+        MemoryIdempotencyStore,
+        DefaultHandler<MemoryEventStore, MemoryEventBus>,
+        MemoryVisibility,
+        MemoryQueue,
+        FixedClock,
+    >;
+
+    fn processor(world: &World, table: &MemoryEventStore, bus: &MemoryEventBus) -> Routed {
+        Processor::new(
+            world.store.clone(),
+            DefaultHandler::new(table.clone(), bus.clone()),
+            world.visibility.clone(),
+            world.dlq.clone(),
+            FixedClock(NOW),
+            ProcessorSettings::default(),
+        )
+    }
+
+    /// The default destination costs one conditional write per delivery and no idempotency
+    /// request: a duplicate is found by that same write.
+    #[tokio::test]
+    async fn the_events_table_alone_takes_one_write_and_no_claim() {
+        let (world, table, bus) = (World::new(), MemoryEventStore::new(), MemoryEventBus::new());
+        let processor = processor(&world, &table, &bus);
+        let body = envelope("stripe:evt_1", r#"{"id":1}"#);
+        let reports =
+            processor.process_batch(vec![record("m1", body.clone(), 1), record("m2", body, 3)], DEADLINE).await;
+        let mut outcomes = outcomes(&reports);
+        outcomes.sort_by_key(|o| o.label());
+        assert_eq!(outcomes, [RecordOutcome::Duplicate, RecordOutcome::Processed]);
+        assert_eq!(table.writes(), 2);
+        assert_eq!(world.store.requests(), 0, "no claim, no completion");
+        assert!(world.store.record("stripe:evt_1").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reused_id_is_dead_lettered_and_a_failing_table_retried() {
+        let (world, table, bus) = (World::new(), MemoryEventStore::new(), MemoryEventBus::new());
+        let processor = processor(&world, &table, &bus);
+        processor.process_batch(vec![record("m1", envelope("stripe:evt_1", r#"{"v":1}"#), 1)], DEADLINE).await;
+        let reports =
+            processor.process_batch(vec![record("m2", envelope("stripe:evt_1", r#"{"v":2}"#), 1)], DEADLINE).await;
+        assert_eq!(outcomes(&reports), [RecordOutcome::DeadLettered { class: "PayloadConflict".into() }]);
+        assert_eq!(world.dlq.messages().len(), 1);
+
+        table.fail(true);
+        let reports = processor.process_batch(vec![record("m3", envelope("stripe:evt_2", "{}"), 1)], DEADLINE).await;
+        assert!(
+            matches!(&outcomes(&reports)[0], RecordOutcome::Retry { class, delay_seconds: Some(_) } if class == "EventsTableUnavailable"),
+            "{reports:?}"
+        );
+        let last = processor.process_batch(vec![record("m4", envelope("stripe:evt_2", "{}"), 5)], DEADLINE).await;
+        assert_eq!(outcomes(&last), [RecordOutcome::DeadLettered { class: "EventsTableUnavailable".into() }]);
+        assert_eq!(world.store.requests(), 0);
+    }
+
+    /// The attempt stored with the event counts the deliveries of earlier replays.
+    #[tokio::test]
+    async fn the_attempt_counts_the_deliveries_of_earlier_replays() {
+        let (world, table, bus) = (World::new(), MemoryEventStore::new(), MemoryEventBus::new());
+        let processor = processor(&world, &table, &bus);
+        let mut replayed = record("m1", envelope("stripe:evt_1", "{}"), 2);
+        replayed.attributes.insert(hookline_domain::envelope::attribute::REPLAY_COUNT.into(), "2".into());
+        processor.process_batch(vec![replayed], DEADLINE).await;
+        assert_eq!(table.attempt("stripe:evt_1"), Some(2 + 2 * ProcessorSettings::default().max_receive_count));
+    }
+
+    /// An event routed to EventBridge is claimed, put, and completed; its duplicate finds the
+    /// claim COMPLETED and puts nothing.
+    #[tokio::test]
+    async fn eventbridge_runs_under_the_claim_and_a_duplicate_puts_nothing() {
+        let (world, table, bus) = (World::new(), MemoryEventStore::new(), MemoryEventBus::new());
+        let processor = processor(&world, &table, &bus);
+        let mut event = sample_envelope("stripe:evt_1", b"{}");
+        event.destinations = hookline_domain::Destinations::only(Destination::EventBridge);
+        let body = event.to_json();
+        let first = processor.process_batch(vec![record("m1", body.clone(), 1)], DEADLINE).await;
+        let again = processor.process_batch(vec![record("m2", body, 1)], DEADLINE).await;
+        assert_eq!(outcomes(&first), [RecordOutcome::Processed]);
+        assert_eq!(outcomes(&again), [RecordOutcome::Duplicate]);
+        assert_eq!(bus.events().len(), 1);
+        assert_eq!(world.store.record("stripe:evt_1").unwrap().status, RecordStatus::Completed);
+        assert_eq!(table.writes(), 0);
+    }
+
+    /// Only the record whose entry failed comes back; the others of its batch are done.
+    #[tokio::test]
+    async fn a_failed_entry_retries_only_its_own_record() {
+        let (world, table, bus) = (World::new(), MemoryEventStore::new(), MemoryEventBus::new());
+        let processor = processor(&world, &table, &bus);
+        let records = (0..4)
+            .map(|i| {
+                let mut event = sample_envelope(&format!("stripe:evt_{i}"), b"{}");
+                event.destinations = hookline_domain::Destinations::only(Destination::EventBridge);
+                record(&format!("m{i}"), event.to_json(), 1)
+            })
+            .collect();
+        bus.fail_matching(
+            r#""event_id":"stripe:evt_2""#,
+            hookline_ports::PublishError::Failed { code: "ThrottlingException".into(), message: "slow down".into() },
+        );
+        let reports = processor.process_batch(records, DEADLINE).await;
+        let retried: Vec<&str> =
+            reports.iter().filter(|r| !r.outcome.acknowledged()).map(|r| r.message_id.as_str()).collect();
+        assert_eq!(retried, ["m2"]);
+        assert_eq!(bus.events().len(), 3);
+        assert_eq!(world.store.record("stripe:evt_2").unwrap().status, RecordStatus::Failed);
+    }
+}

@@ -1,6 +1,6 @@
 use hookline_domain::idempotency::{self, RecordedError};
 use hookline_ports::fakes::{
-    FixedClock, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, sample_envelope,
+    FixedClock, MemoryEventStore, MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryVisibility, sample_envelope,
 };
 use hookline_ports::{ClaimOutcome, ClaimRequest, IdempotencyStore};
 
@@ -10,6 +10,7 @@ const NOW: i64 = 1_795_867_200_000;
 
 struct World {
     store: MemoryIdempotencyStore,
+    events: MemoryEventStore,
     ledger: MemoryLedger,
     main: MemoryQueue,
     dead_letters: MemoryQueue,
@@ -20,6 +21,7 @@ impl World {
     fn new() -> Self {
         World {
             store: MemoryIdempotencyStore::new(),
+            events: MemoryEventStore::new(),
             ledger: MemoryLedger::new(),
             main: MemoryQueue::new(),
             dead_letters: MemoryQueue::new(),
@@ -29,9 +31,18 @@ impl World {
 
     fn reprocessor(
         &self,
-    ) -> Reprocessor<MemoryIdempotencyStore, MemoryLedger, MemoryQueue, MemoryQueue, MemoryVisibility, FixedClock> {
+    ) -> Reprocessor<
+        MemoryIdempotencyStore,
+        MemoryEventStore,
+        MemoryLedger,
+        MemoryQueue,
+        MemoryQueue,
+        MemoryVisibility,
+        FixedClock,
+    > {
         Reprocessor::new(
             self.store.clone(),
+            self.events.clone(),
             self.ledger.clone(),
             self.main.clone(),
             self.dead_letters.clone(),
@@ -87,6 +98,32 @@ async fn a_completed_event_is_dropped_without_a_ledger_entry() {
     assert!(outcomes[0].acknowledged());
     assert!(world.ledger.list(None).await.unwrap().is_empty());
     assert!(world.main.messages().is_empty());
+}
+
+/// An event of the events table alone takes no claim: the table holding it with the same
+/// payload is what makes it done. Another payload under its id is not: that letter is settled
+/// on its recorded failure.
+#[tokio::test]
+async fn an_event_already_in_the_events_table_is_dropped_and_a_reused_id_is_not() {
+    use hookline_ports::EventStore;
+    let world = World::new();
+    world.events.store(&sample_envelope("stripe:evt_stored", b"{}"), 1).await.unwrap();
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m", envelope("stripe:evt_stored"), &[])]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::DroppedDuplicate]);
+    assert!(world.ledger.list(None).await.unwrap().is_empty());
+
+    let reused = sample_envelope("stripe:evt_stored", br#"{"other":1}"#).to_json();
+    let attributes = [(ERROR_KIND, "permanent"), (ERROR_CLASS, "PayloadConflict"), (ERROR_MESSAGE, "m")];
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m2", reused, &attributes)]).await;
+    assert!(matches!(outcomes[0], DeadLetterOutcome::Parked { .. }), "{outcomes:?}");
+
+    // A table that does not answer defers the letter rather than guessing.
+    world.events.fail(true);
+    let outcomes = world.reprocessor().process_batch(&[dead_letter("m3", envelope("stripe:evt_other"), &[])]).await;
+    assert!(
+        matches!(outcomes[0], DeadLetterOutcome::Deferred { cause: "events_table_unavailable", .. }),
+        "{outcomes:?}"
+    );
 }
 
 #[tokio::test]
@@ -272,6 +309,26 @@ async fn a_second_copy_of_a_parked_event_is_recorded_and_dropped() {
     let statuses: Vec<_> = stored.history.iter().map(|s| (s.message_id.as_str(), s.status)).collect();
     assert_eq!(statuses, [("d1", LedgerStatus::Parked), ("d2", LedgerStatus::Duplicate)]);
     assert_eq!(world.visibility.changes(), [("rh-d1".to_owned(), 0)], "only the first is hurried to parking");
+}
+
+/// The processor died between dead-lettering a main-queue message and its batch response:
+/// the message came back and was dead-lettered again, under the same identity but at a later
+/// delivery. That is another copy of the parked event, not an operator's redrive of it.
+#[tokio::test]
+async fn the_same_message_dead_lettered_again_after_a_redelivery_is_not_a_redrive() {
+    let world = World::new();
+    let at = |message_id: &str, receive_count: &str| {
+        let mut letter = poison(message_id, "main-1");
+        letter.attributes.insert(RECEIVE_COUNT.into(), receive_count.into());
+        letter
+    };
+    world.reprocessor().process_batch(&[at("d1", "1")]).await;
+    let outcomes = world.reprocessor().process_batch(&[at("d2", "2")]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::DroppedParkedDuplicate]);
+    assert!(world.main.messages().is_empty(), "nothing replayed");
+    // The parked copy itself, moved back by an operator, keeps its delivery: replayed.
+    let outcomes = world.reprocessor().process_batch(&[at("d1-moved", "1")]).await;
+    assert_eq!(outcomes, [DeadLetterOutcome::Redriven]);
 }
 
 /// In one batch, side by side: the ledger's versions let only one of them park.
