@@ -4,9 +4,9 @@
 //! repeated on every line (`"name":"record"`, `"name":"Lambda runtime invoke"`), and keeps the
 //! runtime's `xrayTraceId` (a `Root=...;Sampled=0` string even when tracing is off); durations
 //! come with 15 digits. CloudWatch Logs bills every byte, so this writes the same facts flat:
-//! `timestamp`, `level`, the fields of the spans (`requestId`, `message_id`, `event_id`, ...; an
-//! inner span's win over an outer's of the same name) and the event's own (`message`, ...), keys
-//! in alphabetical order, floats to 3 decimals.
+//! `timestamp`, `level`, the fields of the innermost span (ingest's `requestId`, a processor
+//! record's `message_id` and `event_id`) and the event's own (`message`, ...), keys in
+//! alphabetical order, floats to 3 decimals.
 
 use std::fmt;
 
@@ -36,13 +36,14 @@ where
         let mut line = Map::new();
         line.insert("timestamp".into(), Value::String(timestamp));
         line.insert("level".into(), Value::String(event.metadata().level().as_str().into()));
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                let extensions = span.extensions();
-                let Some(fields) = extensions.get::<FormattedFields<N>>() else { continue };
-                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields.as_str()) {
-                    line.extend(fields.into_iter().filter(|(name, _)| !LEFT_OUT.contains(&name.as_str())));
-                }
+        // The innermost span only: an outer one's fields would repeat on every line inside it
+        // (the runtime's requestId on each of a batch's record lines).
+        if let Some(span) = ctx.event_scope().and_then(|mut scope| scope.next()) {
+            let extensions = span.extensions();
+            if let Some(fields) = extensions.get::<FormattedFields<N>>()
+                && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields.as_str())
+            {
+                line.extend(fields.into_iter().filter(|(name, _)| !LEFT_OUT.contains(&name.as_str())));
             }
         }
         event.record(&mut Fields(&mut line));
@@ -129,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn spans_fields_are_flat_without_their_names_or_the_trace_header() {
+    fn the_innermost_spans_fields_are_flat_without_its_name_or_the_trace_header() {
         let lines = lines(|| {
             let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "r-1", xrayTraceId = "Root=1-x");
             let _invoke = invoke.enter();
@@ -142,15 +143,29 @@ mod tests {
         let line = lines[0].as_object().unwrap();
         assert_eq!(line["message"], "record");
         assert_eq!(line["level"], "INFO");
-        assert_eq!((line["requestId"].as_str(), line["message_id"].as_str()), (Some("r-1"), Some("m-1")));
+        assert_eq!(line["message_id"], "m-1");
+        assert!(!line.contains_key("requestId"), "the outer span's fields are not repeated: {line:?}");
         assert_eq!(line["event_id"], "stripe:evt_1");
         assert_eq!(line["outcome"], "processed");
         assert_eq!(line["handler_ms"].as_f64(), Some(1.041));
         assert_eq!(line["receive_count"], 1);
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
-        for absent in ["span", "name", "xrayTraceId", "spans"] {
+        for absent in ["span", "name", "spans"] {
             assert!(!line.contains_key(absent), "{absent} in {line:?}");
         }
+    }
+
+    #[test]
+    fn the_runtimes_span_gives_its_request_id_without_the_trace_header() {
+        let lines = lines(|| {
+            let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "r-1", xrayTraceId = "Root=1-x");
+            let _invoke = invoke.enter();
+            tracing::info!(outcome = "accepted", latency_ms = 7.641_125_000_000_001_f64, "webhook request");
+        });
+        let line = lines[0].as_object().unwrap();
+        assert_eq!(line["requestId"], "r-1");
+        assert!(!line.contains_key("xrayTraceId") && !line.contains_key("name"), "{line:?}");
+        assert_eq!(line["latency_ms"].as_f64(), Some(7.641));
     }
 
     #[test]
