@@ -134,22 +134,12 @@ fn parts(envelope: &Envelope, body: DetailBody<'_>) -> BusEventParts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::Origin;
 
+    /// The envelope tests' Stripe envelope, its body marked as intake would mark it.
     fn envelope(body: &[u8]) -> Envelope {
         Envelope {
-            source: "stripe".into(),
-            event_id: "stripe:evt_1".into(),
-            scheme: "stripe".into(),
-            received_at: "2026-11-28T12:00:00.000Z".into(),
-            content_type: Some("application/json".into()),
-            headers: BTreeMap::from([("user-agent".into(), "Stripe/1.0".into())]),
-            signed_headers: BTreeMap::new(),
-            event_type: EventType::new("invoice.paid", Origin::Signed),
-            body: body.to_vec(),
-            stored_body: None,
             body_is_json: crate::envelope::is_embeddable_json(body),
-            destinations: Default::default(),
+            ..crate::envelope::tests::envelope(body.to_vec())
         }
     }
 

@@ -524,11 +524,12 @@ fn escape_sqs_noncharacters(json: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn envelope(body: Vec<u8>) -> Envelope {
+    /// A Stripe `invoice.paid` envelope around `body` (other modules' tests use it too).
+    pub(crate) fn envelope(body: Vec<u8>) -> Envelope {
         Envelope {
             source: "stripe".into(),
             event_id: "stripe:evt_1".into(),

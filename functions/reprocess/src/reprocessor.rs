@@ -370,5 +370,17 @@ fn failure_from_attributes(record: &InboundRecord) -> Option<RecordedError> {
     Some(RecordedError::new(kind, class.clone(), record.attributes.get(ERROR_MESSAGE).cloned().unwrap_or_default()))
 }
 
+/// The reprocessor on the in-memory fakes, for tests.
+#[cfg(test)]
+pub(crate) type MemoryReprocessor = Reprocessor<
+    hookline_ports::fakes::MemoryIdempotencyStore,
+    hookline_ports::fakes::MemoryEventStore,
+    hookline_ports::fakes::MemoryLedger,
+    hookline_ports::fakes::MemoryQueue,
+    hookline_ports::fakes::MemoryQueue,
+    hookline_ports::fakes::MemoryVisibility,
+    hookline_ports::fakes::FixedClock,
+>;
+
 #[cfg(test)]
 mod tests;

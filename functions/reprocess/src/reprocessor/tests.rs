@@ -29,17 +29,7 @@ impl World {
         }
     }
 
-    fn reprocessor(
-        &self,
-    ) -> Reprocessor<
-        MemoryIdempotencyStore,
-        MemoryEventStore,
-        MemoryLedger,
-        MemoryQueue,
-        MemoryQueue,
-        MemoryVisibility,
-        FixedClock,
-    > {
+    fn reprocessor(&self) -> MemoryReprocessor {
         Reprocessor::new(
             self.store.clone(),
             self.events.clone(),
