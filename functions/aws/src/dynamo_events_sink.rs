@@ -125,10 +125,7 @@ impl EventStore for DynamoEventsSink {
                     }),
                 }
             }
-            Err(error) => {
-                let error = store_error("put", error);
-                Err(EventStoreError { retryable: error.retryable, message: error.message })
-            }
+            Err(error) => Err(events_table_error("put", error)),
         }
     }
 
@@ -142,10 +139,18 @@ impl EventStore for DynamoEventsSink {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| {
-                let error = store_error("get", error);
-                EventStoreError { retryable: error.retryable, message: error.message }
-            })?;
+            .map_err(|error| events_table_error("get", error))?;
         Ok(output.item.and_then(|item| item.get(field::BODY_SHA256).and_then(|v| v.as_s().ok()).cloned()))
     }
+}
+
+/// A failed request as an [`EventStoreError`], classified as the other DynamoDB adapters'
+/// ([`store_error`]: a refused request is not retried).
+fn events_table_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> EventStoreError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let error = store_error(operation, error);
+    EventStoreError { retryable: error.retryable, message: error.message }
 }
